@@ -1,0 +1,1 @@
+"""Repo-level wiring: the plugin comes from the installed package (entry point pytest11)."""

@@ -1,0 +1,1 @@
+"""Shipped candidates (and the reference fusion pass), each in its own module."""

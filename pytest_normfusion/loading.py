@@ -1,0 +1,102 @@
+"""Find a candidate (or a pass) by entry point name or ``module:attr``.
+
+``attr`` may be an instance, a class (instantiated without arguments) or a
+zero-argument factory. Errors are one line that says what was tried and what
+is installed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+from importlib.metadata import entry_points
+from typing import Any
+
+from pytest_normfusion.matrix import OPS, Case
+from pytest_normfusion.tolerance import Tolerances
+
+IMPL_GROUP = "pytest_normfusion.impls"
+PASS_GROUP = "pytest_normfusion.passes"
+
+
+class LoadError(Exception):
+    """A spec that names nothing usable; the message is the whole explanation."""
+
+
+def installed(group: str) -> list[str]:
+    """Entry point names of ``group``, sorted."""
+    return sorted({ep.name for ep in entry_points(group=group)})
+
+
+def resolve(spec: str, group: str) -> Any:
+    """The object ``spec`` names: ``module:attr`` or an entry point name in ``group``."""
+    what = "impl" if group == IMPL_GROUP else "pass"
+    if ":" in spec:
+        module_name, _, attr = spec.partition(":")
+        try:
+            obj: Any = importlib.import_module(module_name)
+        except Exception as exc:  # the user's module: any error is a load error
+            raise LoadError(f"{what} {spec!r}: cannot import {module_name!r}: {type(exc).__name__}: {exc}") from exc
+        for part in attr.split("."):
+            if not hasattr(obj, part):
+                raise LoadError(f"{what} {spec!r}: module {module_name!r} has no attribute {attr!r}")
+            obj = getattr(obj, part)
+        return obj
+    matches = [ep for ep in entry_points(group=group) if ep.name == spec]
+    if not matches:
+        names = ", ".join(installed(group)) or "none"
+        raise LoadError(f"unknown {what} {spec!r}: give an entry point name ({group}: {names}) or module:attr")
+    try:
+        return matches[0].load()
+    except Exception as exc:
+        raise LoadError(f"{what} {spec!r}: loading {matches[0].value} failed: {type(exc).__name__}: {exc}") from exc
+
+
+@dataclasses.dataclass
+class Candidate:
+    """A loaded implementation and what the suite needs to know of it."""
+
+    spec: str  # as the user gave it; ranks and repro lines load it again from this
+    name: str
+    obj: Any
+    tolerances: Tolerances
+
+    def method(self, op: str) -> Any:
+        """The bound method for ``op``, or None when the candidate lacks it."""
+        return getattr(self.obj, op, None)
+
+    def declines(self, case: Case) -> str | None:
+        """None when ``supports(case)`` accepts the case (or is absent), else the reason."""
+        supports = getattr(self.obj, "supports", None)
+        if supports is None:
+            return None
+        answer = supports(case)
+        if answer is True:
+            return None
+        return answer if isinstance(answer, str) and answer else "declined by supports()"
+
+    def capabilities(self) -> dict[str, Any]:
+        """What the certificate records of the candidate."""
+        return {
+            "spec": self.spec,
+            "ops": [op for op in OPS if self.method(op) is not None],
+            "has_supports": hasattr(self.obj, "supports"),
+            "tolerance_overrides": {k: dataclasses.asdict(b) for k, b in self.tolerances.overrides.items()},
+        }
+
+
+def load_candidate(spec: str) -> Candidate:
+    """Load and check a candidate; raises LoadError when it has none of the ops."""
+    obj = resolve(spec, IMPL_GROUP)
+    if isinstance(obj, type) or (callable(obj) and not any(hasattr(obj, op) for op in OPS)):
+        try:
+            obj = obj()
+        except Exception as exc:
+            raise LoadError(f"impl {spec!r}: calling {obj!r}() failed: {type(exc).__name__}: {exc}") from exc
+    if not any(callable(getattr(obj, op, None)) for op in OPS):
+        raise LoadError(f"impl {spec!r}: {type(obj).__name__} has none of the ops {', '.join(OPS)}")
+    try:
+        tolerances = Tolerances.for_candidate(getattr(obj, "tolerance_overrides", None))
+    except ValueError as exc:
+        raise LoadError(f"impl {spec!r}: {exc}") from exc
+    return Candidate(spec=spec, name=str(getattr(obj, "name", spec)), obj=obj, tolerances=tolerances)

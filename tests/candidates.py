@@ -1,0 +1,109 @@
+"""Wrong (and legal) candidates the plugin's tests certify; each models a real bug class."""
+
+from __future__ import annotations
+
+import torch
+
+from pytest_normfusion import reference
+
+
+def _scale(weight: torch.Tensor | None, weight_bias: float) -> torch.Tensor | float:
+    return 1.0 if weight is None else weight.float() + weight_bias
+
+
+class IgnoresWeightBias:
+    """Drops weight_bias: Gemma's (1 + w) becomes w."""
+
+    name = "ignores-weight-bias"
+
+    def rms_norm(self, x, weight, eps, weight_bias=0.0):
+        return reference.rms_norm(x, weight, eps, 0.0)
+
+    def fused_add_rms_norm(self, x, residual, weight, eps, weight_bias=0.0):
+        return reference.fused_add_rms_norm(x, residual, weight, eps, 0.0)
+
+
+class VarianceInInputDtype:
+    """Squares and averages in x.dtype: fp16 squares overflow, bf16 loses the sum."""
+
+    name = "variance-in-input-dtype"
+
+    def rms_norm(self, x, weight, eps, weight_bias=0.0):
+        var = x.pow(2).mean(-1, keepdim=True)
+        return (x.float() * torch.rsqrt(var.float() + eps) * _scale(weight, weight_bias)).to(x.dtype)
+
+
+class ResidualNotReturned:
+    """Returns the input residual instead of x + residual."""
+
+    name = "residual-not-returned"
+
+    def fused_add_rms_norm(self, x, residual, weight, eps, weight_bias=0.0):
+        y, _ = reference.fused_add_rms_norm(x, residual, weight, eps, weight_bias)
+        return y, residual
+
+
+class ModifiesWeight:
+    """Folds weight_bias into the weight in place (w += 1) and leaves it there."""
+
+    name = "modifies-weight"
+
+    def rms_norm(self, x, weight, eps, weight_bias=0.0):
+        if weight is not None:
+            weight.add_(weight_bias).mul_(1.0001)
+        return reference.rms_norm(x, weight, eps, 0.0)
+
+
+class NaNOnMixedDtypes:
+    """Returns NaN for an fp32 weight with a half x, declining the case via supports()."""
+
+    name = "nan-on-mixed"
+
+    def supports(self, case):
+        return True if not case.mixed_weight else f"weight must be {case.dtype}"
+
+    def rms_norm(self, x, weight, eps, weight_bias=0.0):
+        if weight is not None and weight.dtype != x.dtype:
+            return torch.full_like(x, float("nan"))
+        return reference.rms_norm(x, weight, eps, weight_bias)
+
+
+class RoundedOnePlusW:
+    """Rounds (w + weight_bias) to x.dtype before the multiply (vLLM #29810's bug)."""
+
+    name = "rounded-one-plus-w"
+
+    def rms_norm(self, x, weight, eps, weight_bias=0.0):
+        if weight is None:
+            return reference.rms_norm(x, weight, eps)
+        xf = x.float()
+        normed = xf * torch.rsqrt(xf.pow(2).mean(-1, keepdim=True) + eps)
+        return (normed * (weight.to(x.dtype) + weight_bias).float()).to(x.dtype)
+
+
+class InputDtypeMultiply:
+    """Legal for same-dtype weights with weight_bias 0 (HF Llama), wrong elsewhere."""
+
+    name = "input-dtype-multiply"
+
+    def rms_norm(self, x, weight, eps, weight_bias=0.0):
+        return reference.rms_norm(x, weight, eps, weight_bias, multiply="input-dtype")
+
+
+class RoundedSum:
+    """Normalises the sum after rounding it to x.dtype (vLLM's CUDA fused_add): legal."""
+
+    name = "rounded-sum"
+
+    def fused_add_rms_norm(self, x, residual, weight, eps, weight_bias=0.0):
+        return reference.fused_add_rms_norm(x, residual, weight, eps, weight_bias, residual_sum="rounded-sum")
+
+
+class EpsOutsideSqrt:
+    """x / (sqrt(mean(x^2)) + eps): right on normal inputs, wrong where eps dominates."""
+
+    name = "eps-outside-sqrt"
+
+    def rms_norm(self, x, weight, eps, weight_bias=0.0):
+        xf = x.float()
+        return (xf / (xf.pow(2).mean(-1, keepdim=True).sqrt() + eps) * _scale(weight, weight_bias)).to(x.dtype)

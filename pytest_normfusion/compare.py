@@ -69,8 +69,8 @@ def ulp_distance(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
 
 def ulps_from_ideal(got: torch.Tensor, ideal: torch.Tensor) -> torch.Tensor:
     """``|got - ideal|`` in ulps of ``got.dtype`` at the ideal's magnitude (fp64 result)."""
-    _, exponent = torch.frexp(ideal)
-    exponent = (exponent - 1).clamp(min=_MIN_EXPONENT[got.dtype])
+    _, exponent = torch.frexp(ideal)  # ideal = m * 2**exponent, 0.5 <= |m| < 1
+    exponent = torch.where(ideal == 0, _MIN_EXPONENT[got.dtype], exponent - 1).clamp(min=_MIN_EXPONENT[got.dtype])
     ulp = torch.ldexp(torch.ones_like(ideal), exponent - _MANTISSA_BITS[got.dtype])
     return (got.double() - ideal).abs() / ulp
 

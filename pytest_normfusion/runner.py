@@ -9,6 +9,7 @@ from typing import Any
 import torch
 
 from pytest_normfusion import compare
+from pytest_normfusion.deadline import CaseTimeout, deadline
 from pytest_normfusion.inputs import Inputs, clone_like, make_inputs
 from pytest_normfusion.loading import Candidate
 from pytest_normfusion.matrix import Case
@@ -92,16 +93,28 @@ def raised(candidate: Candidate, case: Case, declined: str | None, exc: BaseExce
     return Outcome("error", f"{candidate.name}.{case.op} raised {what}\n{traceback.format_exc()}")
 
 
-def run_single_device(candidate: Candidate, case: Case, seed: int, device: str) -> Outcome:
+def run_single_device(candidate: Candidate, case: Case, seed: int, device: str, timeout: float = 0.0) -> Outcome:
     """rms_norm / fused_add_rms_norm on one device: call, judge, and probe declined cases."""
-    fn = candidate.method(case.op)
-    if fn is None:
+    if candidate.method(case.op) is None:
         return Outcome("skipped", f"{candidate.name} has no {case.op}")
-    declined = candidate.declines(case)
-    inputs = make_inputs(case, seed, device)
+    return run_on_inputs(candidate, case, make_inputs(case, seed, device), timeout)
+
+
+def run_on_inputs(candidate: Candidate, case: Case, inputs: Inputs, timeout: float = 0.0) -> Outcome:
+    """Judge one call of the candidate on given inputs; the call may take ``timeout`` s (0: no limit)."""
+    fn = candidate.method(case.op)
+    try:
+        declined = candidate.declines(case)
+    except Exception as exc:
+        return Outcome(
+            "error", f"{candidate.name}.supports raised {type(exc).__name__}: {exc}\n{traceback.format_exc()}"
+        )
     weight_before = None if inputs.weight is None else inputs.weight.cpu().clone()
     try:
-        out = call_candidate(fn, case, inputs)
+        with deadline(timeout):
+            out = call_candidate(fn, case, inputs)
+    except CaseTimeout as exc:
+        return Outcome("timeout", f"{candidate.name}.{case.op} {exc} (--normfusion-case-timeout)")
     except Exception as exc:  # the candidate's failure is data
         return raised(candidate, case, declined, exc)
     x_cpu = inputs.x.cpu()

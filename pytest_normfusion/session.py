@@ -11,10 +11,12 @@ from typing import Any
 
 import pytest
 
-from pytest_normfusion import matrix
+from pytest_normfusion import expectations, matrix
 from pytest_normfusion.loading import Candidate, LoadError, load_candidate
+from pytest_normfusion.results import RECORD
 
 DEFAULT_SEED = 0
+DEFAULT_CASE_TIMEOUT = 120.0  # seconds; the full matrix's largest CPU case takes ~2 s
 
 
 @dataclasses.dataclass
@@ -27,6 +29,8 @@ class Settings:
     full: bool
     case_patterns: list[str]
     device: str  # as asked: auto | cpu | cuda
+    case_timeout: float = DEFAULT_CASE_TIMEOUT  # seconds a case may run; 0 turns the limit off
+    hypothesis: str | None = None  # property-layer profile (ci | certify), None: off
     resolved_device: str = "cpu"  # what auto became, set once the session starts
     _candidates: list[Candidate] | None = None
 
@@ -48,6 +52,8 @@ class Settings:
         args = ["pytest", f"--normfusion-impl={candidate.spec}", f"--normfusion-seed={self.seed}"]
         if self.device != "auto":
             args.append(f"--normfusion-device={self.device}")
+        if self.case_timeout != DEFAULT_CASE_TIMEOUT:
+            args.append(f"--normfusion-case-timeout={self.case_timeout:g}")
         return shlex.join([*args, f"--normfusion-case={case.id}"])
 
 
@@ -94,15 +100,53 @@ def record(case: matrix.Case, candidate: Candidate, status: str, **extra: Any) -
     return {"impl": candidate.name, "case": case.id, **fields, "status": status, **extra}
 
 
+def put_record(node: pytest.Item, rec: dict[str, Any]) -> None:
+    """Attach ``rec`` to the item, updating the record placed at collection (one per item)."""
+    for i, (name, value) in enumerate(node.user_properties):
+        if name == RECORD:
+            node.user_properties[i] = (RECORD, {**value, **rec})
+            return
+    node.user_properties.append((RECORD, rec))
+
+
+def placeholder(item: pytest.Item, case_id: str, entry: expectations.Entry | None) -> dict[str, Any]:
+    """The record a conformance test starts with; ``settle`` completes it, or the report explains it."""
+    params = item.callspec.params  # type: ignore[attr-defined]
+    candidate, case = params["nf_candidate"], params.get("nf_case")
+    base = (
+        record(case, candidate, "pending")
+        if case
+        else {"impl": candidate.name, "case": case_id, "op": params.get("nf_op"), "status": "pending"}
+    )
+    if entry is not None and entry.kind == "skip":
+        base.update(status="skipped", reason=entry.shown())
+    return {**base, "expectation": None if entry is None else expectations.as_data(entry)}
+
+
+def prepare(items: list[pytest.Item], entries: list[expectations.Entry], strict: bool) -> list[expectations.Entry]:
+    """Apply the skip/xfail entries and give every conformance test its record; returns unmatched entries."""
+    matched, hits = expectations.apply(items, entries, strict)
+    for item in items:
+        ids = expectations.test_ids(item)
+        if ids is not None:
+            put_record(item, placeholder(item, ids[1], matched.get(item)))
+    return [e for e in entries if not hits[e]]
+
+
 def settle(node: pytest.Item, candidate: Candidate, case: matrix.Case, outcome: Any, settings: Settings) -> None:
     """Record the outcome on the test item, then pass, skip or fail the test with its message."""
-    node.user_properties.append(
-        (
-            "normfusion",
-            record(
-                case, candidate, outcome.status, reason=(outcome.message.splitlines() or [""])[0], **outcome.metrics
-            ),
-        )
+    repro = settings.repro(candidate, case)
+    put_record(
+        node,
+        record(
+            case,
+            candidate,
+            outcome.status,
+            reason=(outcome.message.splitlines() or [""])[0],
+            message=outcome.message,
+            repro=repro,
+            **outcome.metrics,
+        ),
     )
     if outcome.status == "passed":
         return
@@ -116,6 +160,6 @@ def settle(node: pytest.Item, candidate: Candidate, case: matrix.Case, outcome: 
     )
     pytest.fail(
         f"[{outcome.status}] {case.id} [impl {candidate.name}]\n{case.summary()}\n{outcome.message}\n"
-        f"{numbers}seed {settings.seed}; rerun: {settings.repro(candidate, case)}",
+        f"{numbers}seed {settings.seed}; rerun: {repro}",
         pytrace=False,
     )

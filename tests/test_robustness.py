@@ -1,0 +1,44 @@
+"""The suite survives broken candidates: each gets a clear status and reason in the certificate."""
+
+from __future__ import annotations
+
+import broken
+
+# bf16 x with an fp32 Gemma weight: the declining candidate's probe case.
+CASE = "rms_norm-bf16-w_fp32-bias1-T3xH8-eps1e-05-contiguous-normal"
+
+# impl name -> (status, text its reason must contain)
+EXPECTED = {
+    "reference": ("passed", ""),
+    "raises": ("error", "raises.rms_norm raised RuntimeError: CUDA error: invalid configuration argument"),
+    "wrong-dtype": ("failed", "y.dtype=torch.float32, but should be torch.bfloat16"),
+    "wrong-shape": ("failed", "y.shape=torch.Size([24]), but should be torch.Size([3, 8])"),
+    "wrong-device": ("failed", "y.device=meta, but should be cpu"),
+    "non-tensor": ("failed", "y is ndarray, not a Tensor"),
+    "modifies-weight-after": ("failed", "weight was modified in place: "),
+    "returns-input": ("failed", "y conforms to no allowed profile"),
+    "slow": ("timeout", "slow.rms_norm timed out after 0.5 s"),
+    "swallows-interrupts": ("timeout", "swallows-interrupts.rms_norm timed out after 0.5 s"),
+    "declines-but-wrong": ("silent-wrong", "supports() declined this case (weight must be bf16)"),
+    "supports-raises": ("error", "supports-raises.supports raised KeyError: 'bf16'"),
+}
+
+
+def test_gallery_is_covered() -> None:
+    assert {cls.name for cls in broken.GALLERY} | {"reference"} == set(EXPECTED)
+
+
+def test_every_broken_candidate_gets_its_status(run_suite) -> None:
+    impls = ["--normfusion-impl=reference", *(f"--normfusion-impl=broken:{cls.__name__}" for cls in broken.GALLERY)]
+    run = run_suite(*impls, f"--normfusion-case={CASE}", "--normfusion-case-timeout=0.5")
+    cases = run.cases()
+    assert sorted(cases) == sorted(f"{name}-{CASE}" for name in EXPECTED)
+    for name, (status, reason) in EXPECTED.items():
+        case = cases[f"{name}-{CASE}"]
+        assert (case["status"], name) == (status, name), case["message"]
+        assert reason in case["message"], (name, case["message"])
+    summary = run.certificate["summary"]
+    assert summary["total"] == len(EXPECTED)
+    assert summary["passed"] == 1 and summary["timeout"] == 2 and summary["silent-wrong"] == 1
+    run.result.assert_outcomes(passed=1, failed=len(EXPECTED) - 1)
+    run.result.stdout.fnmatch_lines(["*normfusion: certificate written to*cert.json*"])

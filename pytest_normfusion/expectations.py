@@ -70,17 +70,21 @@ def parse(text: str, kind: str, name: str) -> list[Entry]:
     return entries
 
 
-def load(skips: str | None, xfails: str | None) -> list[Entry]:
-    """The entries of both files, skips first (a case both skipped and xfailed is skipped)."""
+def load(skips: Path | None, xfails: Path | None, cwd: Path) -> list[Entry]:
+    """The entries of both files, skips first (a case both skipped and xfailed is skipped).
+
+    Entries cite their file relative to ``cwd`` when it lies below it.
+    """
     entries: list[Entry] = []
     for kind, path in (("skip", skips), ("xfail", xfails)):
-        if not path:
+        if path is None:
             continue
+        name = str(path.relative_to(cwd)) if path.is_relative_to(cwd) else str(path)
         try:
-            text = Path(path).read_text()
+            text = path.read_text()
         except OSError as exc:
-            raise ExpectationError(f"cannot read the {kind} file {path}: {exc.strerror}") from None
-        entries += parse(text, kind, path)
+            raise ExpectationError(f"cannot read the {kind} file {name}: {exc.strerror}") from None
+        entries += parse(text, kind, name)
     return entries
 
 

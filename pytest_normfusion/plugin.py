@@ -199,7 +199,9 @@ def pytest_configure(config: pytest.Config) -> None:
             f"{HYPOTHESIS_OPTION}={settings.hypothesis!r}: expected {' or '.join(HYPOTHESIS_PROFILES)}"
         )
     try:
-        config.stash[EXPECTATIONS] = expectations.load(_path(config, "skips"), _path(config, "xfails"))
+        config.stash[EXPECTATIONS] = expectations.load(
+            _path(config, "skips"), _path(config, "xfails"), config.invocation_params.dir
+        )
     except expectations.ExpectationError as exc:
         raise pytest.UsageError(str(exc)) from None
     if impl_specs:

@@ -47,14 +47,21 @@ class Settings:
             return list(cases)
         return [c for c in full_cases if any(fnmatch.fnmatchcase(c.id, p) for p in self.case_patterns)]
 
-    def repro(self, candidate: Candidate, case: matrix.Case) -> str:
-        """One command that re-runs just this case."""
+    def _rerun(self, candidate: Candidate) -> list[str]:
         args = ["pytest", f"--normfusion-impl={candidate.spec}", f"--normfusion-seed={self.seed}"]
         if self.device != "auto":
             args.append(f"--normfusion-device={self.device}")
         if self.case_timeout != DEFAULT_CASE_TIMEOUT:
             args.append(f"--normfusion-case-timeout={self.case_timeout:g}")
-        return shlex.join([*args, f"--normfusion-case={case.id}"])
+        return args
+
+    def repro(self, candidate: Candidate, case: matrix.Case) -> str:
+        """One command that re-runs just this case."""
+        return shlex.join([*self._rerun(candidate), f"--normfusion-case={case.id}"])
+
+    def repro_property(self, candidate: Candidate, test_id: str) -> str:
+        """One command that re-runs just this property test, drawing the same examples."""
+        return shlex.join([*self._rerun(candidate), f"--normfusion-hypothesis={self.hypothesis}", "-k", test_id])
 
 
 def load_candidates(specs: list[str]) -> list[Candidate]:
@@ -163,3 +170,31 @@ def settle(node: pytest.Item, candidate: Candidate, case: matrix.Case, outcome: 
         f"{numbers}seed {settings.seed}; rerun: {repro}",
         pytrace=False,
     )
+
+
+def settle_property(
+    node: pytest.Item, candidate: Candidate, op: str, outcome: Any, case: matrix.Case | None, settings: Settings
+) -> None:
+    """Record a property test's outcome (with the minimal failing case's fields), then pass or fail it."""
+    test_id = f"{candidate.name}-properties-{op}"
+    repro = settings.repro_property(candidate, test_id)
+    fields = {} if case is None else dataclasses.asdict(case)
+    put_record(
+        node,
+        {
+            **fields,
+            "impl": candidate.name,
+            "case": f"properties-{op}",
+            "op": op,
+            "status": outcome.status,
+            "reason": (outcome.message.splitlines() or [""])[0],
+            "message": outcome.message,
+            "repro": repro,
+            **outcome.metrics,
+        },
+    )
+    if outcome.status != "passed":
+        pytest.fail(
+            f"[{outcome.status}] properties of {op} [impl {candidate.name}]\n{outcome.message}\nrerun: {repro}",
+            pytrace=False,
+        )

@@ -212,7 +212,7 @@ def pytest_configure(config: pytest.Config) -> None:
         if config.args_source != pytest.Config.ArgsSource.ARGS:
             config.args[:] = [str(conformance_dir())]
     config.stash[SETTINGS] = settings
-    config.stash[RESULTS] = results = Results()
+    config.stash[RESULTS] = results = Results(lambda: [c.name for c in settings.candidates])
     config.pluginmanager.register(results, "normfusion-results")
 
 
@@ -264,8 +264,13 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     import warnings
 
     from pytest_normfusion.expectations import NormfusionWarning, unmatched_warning
-    from pytest_normfusion.session import prepare
+    from pytest_normfusion.session import prepare, unselected
 
+    dropped = unselected(items, config.stash[SETTINGS])
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        gone = set(dropped)
+        items[:] = [item for item in items if item not in gone]
     strict = _option(config, "xfail_strict")
     unmatched = prepare(items, config.stash[EXPECTATIONS], bool(strict))
     workerinput = getattr(config, "workerinput", None)

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from typing import Any
 
 import pytest
+
+from pytest_normfusion.matrix import OPS
 
 STATUS_COLUMNS = ("passed", "failed", "silent-wrong", "error", "timeout", "skipped", "xfailed", "xpassed")
 RECORD = "normfusion"  # the user_properties name the per-case record rides under
@@ -46,17 +49,38 @@ def record_of(report: pytest.TestReport) -> dict[str, Any] | None:
     return rec
 
 
+def crashed_record(report: pytest.TestReport, impl_names: list[str]) -> dict[str, Any] | None:
+    """The record of a conformance test whose xdist worker died under it (its own record died too)."""
+    param = report.nodeid.partition("[")[2].removesuffix("]")
+    impl = next((name for name in impl_names if param.startswith(f"{name}-")), None)
+    if impl is None:
+        return None
+    case = param.removeprefix(f"{impl}-")
+    return {
+        "impl": impl,
+        "case": case,
+        "op": next((op for op in OPS if op in case), None),
+        "status": "error",
+        "reason": f"{report.longrepr} (a crash, e.g. a segfault in the candidate)",
+        "message": str(report.longrepr),
+    }
+
+
 class Results:
     """Collects one record per case from the reports (xdist workers' included)."""
 
-    def __init__(self) -> None:
+    def __init__(self, impl_names: Callable[[], list[str]]) -> None:
         self.records: list[dict[str, Any]] = []
+        self.impl_names = impl_names  # called only when a worker crashed
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        rec = None
         if report.when == "call" or (report.when == "setup" and not report.passed):  # one per test
             rec = record_of(report)
-            if rec is not None:
-                self.records.append(rec)
+        elif report.when == "???" and report.failed:  # xdist's report for a test its worker crashed in
+            rec = crashed_record(report, self.impl_names())
+        if rec is not None:
+            self.records.append(rec)
 
     def xpassed(self) -> list[str]:
         """One line per test of the xfail file that passed: the entry may be stale."""

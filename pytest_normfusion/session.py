@@ -140,6 +140,21 @@ def prepare(items: list[pytest.Item], entries: list[expectations.Entry], strict:
     return [e for e in entries if not hits[e]]
 
 
+def unselected(items: list[pytest.Item], settings: Settings) -> list[pytest.Item]:
+    """Conformance tests without a matrix case (the property layer) that ``--normfusion-case`` leaves out.
+
+    A case selection names matrix cases; the property tests stay only when
+    ``--normfusion-hypothesis`` asks for them too.
+    """
+    if not settings.case_patterns or settings.hypothesis is not None:
+        return []
+    return [
+        item
+        for item in items
+        if expectations.test_ids(item) is not None and "nf_case" not in item.callspec.params  # type: ignore[attr-defined]
+    ]
+
+
 def settle(node: pytest.Item, candidate: Candidate, case: matrix.Case, outcome: Any, settings: Settings) -> None:
     """Record the outcome on the test item, then pass, skip or fail the test with its message."""
     repro = settings.repro(candidate, case)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import os
+import signal
 import time
 
 import torch
@@ -95,6 +97,15 @@ class SwallowsInterrupts:
         with contextlib.suppress(Exception):  # the pattern under test
             time.sleep(600)
         return reference.rms_norm(x, weight, eps, weight_bias)
+
+
+class Crashes:
+    """Kills its process with SIGSEGV, as a kernel's bad memory access does."""
+
+    name = "crashes"
+
+    def rms_norm(self, x, weight, eps, weight_bias=0.0):
+        os.kill(os.getpid(), signal.SIGSEGV)
 
 
 class DeclinesButWrong:

@@ -42,3 +42,14 @@ def test_every_broken_candidate_gets_its_status(run_suite) -> None:
     assert summary["passed"] == 1 and summary["timeout"] == 2 and summary["silent-wrong"] == 1
     run.result.assert_outcomes(passed=1, failed=len(EXPECTED) - 1)
     run.result.stdout.fnmatch_lines(["*normfusion: certificate written to*cert.json*"])
+
+
+def test_crashed_xdist_worker_still_reports_the_case(run_suite) -> None:
+    run = run_suite(
+        "--normfusion-impl=reference", "--normfusion-impl=broken:Crashes", f"--normfusion-case={CASE}", "-n", "2"
+    )
+    cases = run.cases()
+    assert sorted(cases) == [f"crashes-{CASE}", f"reference-{CASE}"]
+    crashed = cases[f"crashes-{CASE}"]
+    assert crashed["status"] == "error" and "crashed while running" in crashed["reason"]
+    assert crashed["op"] == "rms_norm" and cases[f"reference-{CASE}"]["status"] == "passed"

@@ -19,8 +19,11 @@ SCHEMA_VERSION = 1
 STATUSES = ("passed", "failed", "skipped", "silent-wrong", "timeout", "error", "xfailed", "xpassed")
 # Error metrics against the fp64 ideal (compare.Verdict.metrics); null where no output was judged.
 ERROR_KEYS = ("profile", "max_ulp", "rel_err")
-# Timing metrics a GPU timing run adds to a case's record; null where nothing was timed.
-TIMING_KEYS = ("median_us", "gb_per_s", "copy_bw_fraction", "speedup_vs_reference")
+# Timing metrics a GPU timing run adds to a case's record (timing.py): median latency in
+# microseconds, GB/s, its fraction of the device-copy bandwidth; null where nothing was timed.
+# Ratios against other impls ride as ``speedup_vs_<name>`` keys in ``speedups``.
+TIMING_KEYS = ("us", "gbps", "copy_fraction")
+SPEEDUP_PREFIX = "speedup_vs_"
 MESSAGE_LIMIT = 4000  # characters of a case's full message kept (tracebacks can be long)
 
 
@@ -33,6 +36,7 @@ def case_entry(rec: dict[str, Any]) -> dict[str, Any]:
     tokens, hidden = rec.get("tokens"), rec.get("hidden")
     message = rec.get("message") or ""
     entry = {
+        "check": rec.get("check"),
         "id": rec["case"],
         "test_id": f"{rec['impl']}-{rec['case']}",
         "impl": rec["impl"],
@@ -55,7 +59,15 @@ def case_entry(rec: dict[str, Any]) -> dict[str, Any]:
         "duration_s": rec.get("duration_s"),
     }
     entry.update({k: rec.get(k) for k in (*ERROR_KEYS, *TIMING_KEYS)})
+    entry["speedups"] = {k.removeprefix(SPEEDUP_PREFIX): v for k, v in rec.items() if k.startswith(SPEEDUP_PREFIX)}
+    taken = {*entry, "case", "tokens", "hidden"}  # the rest (e.g. timing_mode, us_iqr) is kept as extra
+    entry["extra"] = {k: v for k, v in rec.items() if k not in taken and not k.startswith(SPEEDUP_PREFIX)}
     return entry
+
+
+def case_key(case: dict[str, Any]) -> tuple[str, str, str]:
+    """What identifies a case across certificates: the check (test), the impl and the case id."""
+    return case.get("check") or "", case["impl"], case["id"]
 
 
 def build(
@@ -67,8 +79,8 @@ def build(
     expectations: list[Any],
     records: list[dict[str, Any]],
 ) -> dict[str, Any]:
-    """The certificate document; cases sorted by (impl, id) so xdist's arrival order does not show."""
-    cases = sorted((case_entry(r) for r in records), key=lambda c: (c["impl"], c["id"]))
+    """The certificate document; cases sorted by (check, impl, id) so xdist's arrival order does not show."""
+    cases = sorted((case_entry(r) for r in records), key=case_key)
     hits = Counter((c["expectation"] or {}).get("source") for c in cases)
     overrides = [
         {

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from pytest_normfusion.certificate import CertificateError, load
+from pytest_normfusion.certificate import CertificateError, case_key, load
 
 # How bad each status is: a case regresses when its rank grows. A passing case
 # that is now skipped or xfailed has lost coverage; silent-wrong is the worst.
@@ -36,7 +36,7 @@ class Thresholds:
 
     ulp: float = 1.0  # max_ulp may grow by this many ulp
     rel_err: float = 0.5  # rel_err may grow by this fraction (0.5: to 1.5x)
-    latency: float = 0.1  # median_us may grow by this fraction (0.1: 10 % slower)
+    latency: float = 0.1  # the median latency (us) may grow by this fraction (0.1: 10 % slower)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -48,21 +48,18 @@ class Regression:
     message: str
 
 
-def _key(case: dict[str, Any]) -> tuple[str, str]:
-    return case["impl"], case["id"]
-
-
 def case_regressions(old: dict[str, Any], new: dict[str, Any], limits: Thresholds) -> list[Regression]:
     """What got worse for one case present in both certificates."""
     tid = new["test_id"]
+    label = tid + (f" [{new['check']}]" if new.get("check") else "")
     found = []
     if SEVERITY.get(new["status"], 5) > SEVERITY.get(old["status"], 5):
-        found.append(Regression(tid, "status", f"{tid}: status {old['status']} -> {new['status']}: {new['reason']}"))
+        found.append(Regression(tid, "status", f"{label}: status {old['status']} -> {new['status']}: {new['reason']}"))
     o, n = old.get("max_ulp"), new.get("max_ulp")
     if o is not None and n is not None and n > o + limits.ulp:
         found.append(
             Regression(
-                tid, "max_ulp", f"{tid}: max_ulp {o:g} -> {n:g} (grew by {n - o:.3g} ulp, threshold {limits.ulp:g})"
+                tid, "max_ulp", f"{label}: max_ulp {o:g} -> {n:g} (grew by {n - o:.3g} ulp, threshold {limits.ulp:g})"
             )
         )
     o, n = old.get("rel_err"), new.get("rel_err")
@@ -71,16 +68,16 @@ def case_regressions(old: dict[str, Any], new: dict[str, Any], limits: Threshold
             Regression(
                 tid,
                 "rel_err",
-                f"{tid}: rel_err {o:.4g} -> {n:.4g} (x{n / o if o else float('inf'):.3g}, threshold x{1 + limits.rel_err:g})",
+                f"{label}: rel_err {o:.4g} -> {n:.4g} (x{n / o if o else float('inf'):.3g}, threshold x{1 + limits.rel_err:g})",
             )
         )
-    o, n = old.get("median_us"), new.get("median_us")
+    o, n = old.get("us"), new.get("us")
     if o and n and n > o * (1 + limits.latency):
         found.append(
             Regression(
                 tid,
-                "median_us",
-                f"{tid}: median_us {o:.4g} -> {n:.4g} ({100 * (n / o - 1):.1f}% slower, threshold {100 * limits.latency:g}%)",
+                "us",
+                f"{label}: median {o:.4g} us -> {n:.4g} us ({100 * (n / o - 1):.1f}% slower, threshold {100 * limits.latency:g}%)",
             )
         )
     return found
@@ -95,11 +92,11 @@ def compare(old: dict[str, Any], new: dict[str, Any], limits: Thresholds) -> tup
             warnings.append(f"{field} differs: {a} (old) vs {b} (new)")
     if old["run"]["seed"] != new["run"]["seed"]:
         warnings.append(f"seed differs: {old['run']['seed']} (old) vs {new['run']['seed']} (new): the inputs differ")
-    old_cases = {_key(c): c for c in old["cases"]}
-    new_cases = {_key(c): c for c in new["cases"]}
+    old_cases = {case_key(c): c for c in old["cases"]}
+    new_cases = {case_key(c): c for c in new["cases"]}
     gone = sorted(set(old_cases) - set(new_cases))
     if gone:
-        warnings.append(f"{len(gone)} case(s) of OLD are not in NEW, e.g. {gone[0][0]}-{gone[0][1]}")
+        warnings.append(f"{len(gone)} case(s) of OLD are not in NEW, e.g. {gone[0][1]}-{gone[0][2]} ({gone[0][0]})")
     regressions = []
     for key in sorted(set(old_cases) & set(new_cases)):
         regressions += case_regressions(old_cases[key], new_cases[key], limits)
@@ -128,7 +125,7 @@ def main(argv: list[str]) -> int:
         "--latency",
         type=float,
         default=defaults.latency,
-        help="allowed growth of median_us as a fraction (default %(default)s)",
+        help="allowed growth of the median latency as a fraction (default %(default)s)",
     )
     args = parser.parse_args(argv)
     try:

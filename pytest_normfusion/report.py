@@ -30,11 +30,12 @@ def _table(header: list[str], rows: list[list[Any]]) -> list[str]:
     return lines + ["| " + " | ".join(_cell(v) for v in row) + " |" for row in rows]
 
 
+MODE_FIELDS = ("check", "op", "dtype", "weight", "weight_bias", "residual", "world_size")
+
+
 def _mode_key(case: dict[str, Any]) -> tuple[Any, ...]:
-    """op x dtype x weight dtype x mode (bias, residual, world size); unknown parts sort as ''."""
-    return tuple(
-        "" if case[k] is None else case[k] for k in ("op", "dtype", "weight", "weight_bias", "residual", "world_size")
-    )
+    """check x op x dtype x weight dtype x mode (bias, residual, world size); unknown parts are ''."""
+    return tuple("" if case.get(k) is None else case[k] for k in MODE_FIELDS)
 
 
 def summary_matrix(cases: list[dict[str, Any]]) -> list[str]:
@@ -62,7 +63,19 @@ def summary_matrix(cases: list[dict[str, Any]]) -> list[str]:
                     max(ulps) if ulps else None,
                 ]
             )
-        header = ["op", "dtype", "weight", "bias", "residual", "ws", "passed", *STATUSES[1:], "profile", "max ulp"]
+        header = [
+            "check",
+            "op",
+            "dtype",
+            "weight",
+            "bias",
+            "residual",
+            "ws",
+            "passed",
+            *STATUSES[1:],
+            "profile",
+            "max ulp",
+        ]
         lines += [f"### {impl}", "", *_table(header, rows), ""]
     return lines
 
@@ -79,12 +92,22 @@ def failures(cases: list[dict[str, Any]]) -> list[str]:
 
 
 def performance(cases: list[dict[str, Any]]) -> list[str]:
-    """The timed cases, when a run measured any."""
-    timed = [c for c in cases if any(c.get(k) is not None for k in TIMING_KEYS)]
+    """The timed cases, when a run measured any: median latency, GB/s, copy fraction, speedups."""
+    timed = [c for c in cases if any(c.get(k) is not None for k in TIMING_KEYS) or c.get("speedups")]
     if not timed:
         return []
-    rows = [[c["impl"], c["id"], *(c.get(k) for k in TIMING_KEYS)] for c in timed]
-    return ["## Performance", "", *_table(["impl", "case", *TIMING_KEYS], rows), ""]
+    rows = [
+        [
+            c["impl"],
+            c.get("check"),
+            c["id"],
+            *(c.get(k) for k in TIMING_KEYS),
+            ", ".join(f"{name} {ratio:.2f}x" for name, ratio in sorted((c.get("speedups") or {}).items())) or None,
+        ]
+        for c in timed
+    ]
+    header = ["impl", "check", "case", "median us", "GB/s", "of copy bandwidth", "speedup vs"]
+    return ["## Performance", "", *_table(header, rows), ""]
 
 
 def render(doc: dict[str, Any]) -> str:
@@ -110,7 +133,8 @@ def render(doc: dict[str, Any]) -> str:
         "",
         "## Summary",
         "",
-        "Passed / cases per op x dtype x weight dtype x mode (weight_bias, residual, world size); "
+        "Passed / cases per check (test) x op x dtype x weight dtype x mode (weight_bias, residual, "
+        "world size); "
         "the other columns count cases by status; profile is what the passing cases followed; "
         "max ulp is the largest distance from the fp64 ideal.",
         "",

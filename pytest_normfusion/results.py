@@ -51,12 +51,14 @@ def record_of(report: pytest.TestReport) -> dict[str, Any] | None:
 
 def crashed_record(report: pytest.TestReport, impl_names: list[str]) -> dict[str, Any] | None:
     """The record of a conformance test whose xdist worker died under it (its own record died too)."""
-    param = report.nodeid.partition("[")[2].removesuffix("]")
+    function, _, param = report.nodeid.rpartition("::")[2].partition("[")
+    param = param.removesuffix("]")
     impl = next((name for name in impl_names if param.startswith(f"{name}-")), None)
     if impl is None:
         return None
     case = param.removeprefix(f"{impl}-")
     return {
+        "check": function.removeprefix("test_"),
         "impl": impl,
         "case": case,
         "op": next((op for op in OPS if op in case), None),

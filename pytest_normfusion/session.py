@@ -127,7 +127,8 @@ def placeholder(item: pytest.Item, case_id: str, entry: expectations.Entry | Non
     )
     if entry is not None and entry.kind == "skip":
         base.update(status="skipped", reason=entry.shown())
-    return {**base, "expectation": None if entry is None else expectations.as_data(entry)}
+    check = item.originalname.removeprefix("test_")  # type: ignore[attr-defined]
+    return {**base, "check": check, "expectation": None if entry is None else expectations.as_data(entry)}
 
 
 def prepare(items: list[pytest.Item], entries: list[expectations.Entry], strict: bool) -> list[expectations.Entry]:

@@ -48,9 +48,10 @@ def test_certificate_records_run_and_tolerances(run_suite) -> None:
     assert set(doc["tolerances"]["table"]) >= {"mismatch_fraction", "half_ulp"}
     for case in doc["cases"]:
         assert set(case) >= {*certificate.ERROR_KEYS, *certificate.TIMING_KEYS, "shape", "world_size", "repro"}
-        assert case["median_us"] is None and case["shape"] == [3, 8]
+        assert case["us"] is None and case["speedups"] == {} and case["shape"] == [3, 8]
+        assert case["check"] == "norm"
         assert case["status"] == "passed" and case["profile"] in ("fp32", "input-dtype")
-    assert "| rms_norm | fp16 | fp16 | 0 | False | 1 | 2/2 |" in run.markdown
+    assert "| norm | rms_norm | fp16 | fp16 | 0 | False | 1 | 2/2 |" in run.markdown
     assert "## Failures\n\nNone." in run.markdown
 
 
@@ -60,8 +61,8 @@ def test_markdown_from_json_alone(tmp_path: Path) -> None:
     assert report.main([str(path), "--no-plot"]) == 0
     md = path.with_suffix(".md").read_text()
     assert md == report.render(certificate.load(path))
-    assert "| rms_norm | bf16 | bf16 | 1 | False | 1 | 2/2 |" in md
-    assert "| rms_norm | bf16 | bf16 | 1 | False | 1 | 0/2 | 2 |" in md
+    assert "| norm | rms_norm | bf16 | bf16 | 1 | False | 1 | 2/2 |" in md
+    assert "| norm | rms_norm | bf16 | bf16 | 1 | False | 1 | 0/2 | 2 |" in md
     assert "`rounded-one-plus-w-rms_norm-bf16-w_bf16-bias1-T7xH5120-eps1e-05-strided-normal` **failed**" in md
     assert "  `pytest --normfusion-impl=candidates:RoundedOnePlusW --normfusion-seed=0 --normfusion-case=" in md
     assert "## Performance" not in md
@@ -69,9 +70,9 @@ def test_markdown_from_json_alone(tmp_path: Path) -> None:
 
 def test_markdown_perf_table_when_timed() -> None:
     doc = certificate.load(SMALL)
-    doc["cases"][0].update(median_us=12.5, gb_per_s=1800.0)
+    doc["cases"][0].update(us=12.5, gbps=1800.0, speedups={"torch-compile": 1.05, "flashinfer": 0.9})
     md = report.render(doc)
-    assert "## Performance" in md and "| 12.5 | 1800 | - | - |" in md
+    assert "## Performance" in md and "| 12.5 | 1800 | - | flashinfer 0.90x, torch-compile 1.05x |" in md
 
 
 def test_cli_rerenders_via_python_m(pytester: pytest.Pytester) -> None:
@@ -114,18 +115,18 @@ def test_compare_status_error_and_speed() -> None:
     passing.update(status="failed", reason="y conforms to no allowed profile")
     new["cases"][1]["max_ulp"] = 0.5 + 1.25  # grew by 1.25 > 1 ulp
     new["cases"][2]["rel_err"] = 0.002442 * 1.6  # x1.6 > x1.5
-    old["cases"][3]["median_us"], new["cases"][3]["median_us"] = 10.0, 11.5  # 15 % > 10 %
+    old["cases"][3]["us"], new["cases"][3]["us"] = 10.0, 11.5  # 15 % > 10 %
     found, warnings = regressions.compare(old, new, regressions.Thresholds())
     assert [(r.test_id, r.field) for r in found] == [
         (passing["test_id"], "status"),
         (new["cases"][1]["test_id"], "max_ulp"),
         (new["cases"][2]["test_id"], "rel_err"),
-        (new["cases"][3]["test_id"], "median_us"),
+        (new["cases"][3]["test_id"], "us"),
     ]
     assert found[0].message.endswith("status passed -> failed: y conforms to no allowed profile")
     assert "max_ulp 0.5 -> 1.75 (grew by 1.25 ulp, threshold 1)" in found[1].message
     assert "(x1.6, threshold x1.5)" in found[2].message
-    assert "median_us 10 -> 11.5 (15.0% slower, threshold 10%)" in found[3].message
+    assert "median 10 us -> 11.5 us (15.0% slower, threshold 10%)" in found[3].message
     assert warnings == []
 
 
@@ -133,8 +134,7 @@ def test_compare_within_thresholds_is_quiet() -> None:
     old, new = _pair()
     new["cases"][1]["max_ulp"] = 0.5 + 1.0
     new["cases"][2]["rel_err"] = 0.002442 * 1.5
-    old["cases"][3]["median_us"], new["cases"][3]["median_us"] = 10.0, 10.9
-    new["cases"][2]["status"] = "silent-wrong"
+    old["cases"][3]["us"], new["cases"][3]["us"] = 10.0, 10.9
     new["cases"][2]["status"], old["cases"][2]["status"] = "passed", "failed"  # got better
     assert regressions.compare(old, new, regressions.Thresholds())[0] == []
 
@@ -154,6 +154,6 @@ def test_compare_cli_exit_status_and_device_warning(tmp_path: Path, capsys: pyte
     assert report.main(["compare", *map(str, paths)]) == 1
     out, _ = capsys.readouterr()
     assert (
-        "REGRESSION reference-rms_norm-bf16-w_bf16-bias1-T7xH5120-eps1e-05-contiguous-normal: status passed -> timeout"
+        "REGRESSION reference-rms_norm-bf16-w_bf16-bias1-T7xH5120-eps1e-05-contiguous-normal [norm]: status passed -> timeout"
         in out
     )

@@ -61,7 +61,7 @@ def crashed_record(report: pytest.TestReport, impl_names: list[str]) -> dict[str
         "check": function.removeprefix("test_"),
         "impl": impl,
         "case": case,
-        "op": next((op for op in OPS if op in case), None),
+        "op": max((op for op in OPS if op in case), key=len, default=None),  # fused_add_rms_norm holds rms_norm
         "status": "error",
         "reason": f"{report.longrepr} (a crash, e.g. a segfault in the candidate)",
         "message": str(report.longrepr),

@@ -52,6 +52,7 @@ def case_entry(rec: dict[str, Any]) -> dict[str, Any]:
         "world_size": rec.get("world_size"),
         "status": rec["status"],
         "raw_status": rec.get("raw_status"),
+        "failed_checks": rec.get("failed_checks") or [],
         "reason": rec.get("reason") or "",
         "message": message[:MESSAGE_LIMIT] + ("\n[... truncated]" if len(message) > MESSAGE_LIMIT else ""),
         "expectation": rec.get("expectation"),

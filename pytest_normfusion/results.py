@@ -53,7 +53,8 @@ def crashed_record(report: pytest.TestReport, impl_names: list[str]) -> dict[str
     """The record of a conformance test whose xdist worker died under it (its own record died too)."""
     function, _, param = report.nodeid.rpartition("::")[2].partition("[")
     param = param.removesuffix("]")
-    impl = next((name for name in impl_names if param.startswith(f"{name}-")), None)
+    # the longest name that prefixes the id: impls "my" and "my-impl" both prefix "my-impl-rms_norm-..."
+    impl = max((name for name in impl_names if param.startswith(f"{name}-")), key=len, default=None)
     if impl is None:
         return None
     case = param.removeprefix(f"{impl}-")
@@ -63,6 +64,7 @@ def crashed_record(report: pytest.TestReport, impl_names: list[str]) -> dict[str
         "case": case,
         "op": max((op for op in OPS if op in case), key=len, default=None),  # fused_add_rms_norm holds rms_norm
         "status": "error",
+        "failed_checks": ["crashed"],
         "reason": f"{report.longrepr} (a crash, e.g. a segfault in the candidate)",
         "message": str(report.longrepr),
     }

@@ -196,7 +196,8 @@ def pytest_configure(config: pytest.Config) -> None:
     settings.hypothesis = _option(config, "hypothesis") or None
     if settings.hypothesis not in (None, *HYPOTHESIS_PROFILES):
         raise pytest.UsageError(
-            f"{HYPOTHESIS_OPTION}={settings.hypothesis!r}: expected {' or '.join(HYPOTHESIS_PROFILES)}"
+            f"{HYPOTHESIS_OPTION}={settings.hypothesis!r}: expected {' or '.join(HYPOTHESIS_PROFILES)} "
+            f"(write {HYPOTHESIS_OPTION}=ci when a path follows it)"
         )
     try:
         config.stash[EXPECTATIONS] = expectations.load(
@@ -282,7 +283,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     config = session.config
     path = _path(config, "report") if SETTINGS in config.stash else None
-    if path is None or hasattr(config, "workerinput"):  # the controller writes; workers' records reach it
+    # the controller writes (workers' records reach it); --collect-only ran nothing to certify
+    if path is None or hasattr(config, "workerinput") or config.option.collectonly:
         return
     from pytest_normfusion.certificate import write_run
 

@@ -123,11 +123,10 @@ def placeholder(item: pytest.Item, case_id: str, entry: expectations.Entry | Non
     """The record a conformance test starts with; ``settle`` completes it, or the report explains it."""
     params = item.callspec.params  # type: ignore[attr-defined]
     candidate, case = params["nf_candidate"], params.get("nf_case")
-    base = (
-        record(case, candidate, "pending")
-        if case
-        else {"impl": candidate.name, "case": case_id, "op": params.get("nf_op"), "status": "pending"}
-    )
+    if isinstance(case, matrix.Case):
+        base = record(case, candidate, "pending")
+    else:  # no matrix case: the property layer, or a param that says why the test cannot run
+        base = {"impl": candidate.name, "case": case_id, "op": params.get("nf_op"), "status": "pending"}
     if entry is not None and entry.kind == "skip":
         base.update(status="skipped", reason=entry.shown())
     check = item.originalname.removeprefix("test_")  # type: ignore[attr-defined]

@@ -20,9 +20,18 @@ QUICK_OPTION = "--normfusion-quick"
 FULL_OPTION = "--normfusion-full"
 CASE_OPTION = "--normfusion-case"
 DEVICE_OPTION = "--normfusion-device"
+REPORT_OPTION = "--normfusion-report"
+SKIPS_OPTION = "--normfusion-skips"
+XFAILS_OPTION = "--normfusion-xfails"
+XFAIL_STRICT_OPTION = "--normfusion-xfail-strict"
+CASE_TIMEOUT_OPTION = "--normfusion-case-timeout"
+HYPOTHESIS_OPTION = "--normfusion-hypothesis"
+HYPOTHESIS_PROFILES = ("ci", "certify")
 
 SETTINGS = pytest.StashKey["Settings"]()
 RESULTS = pytest.StashKey["Results"]()
+EXPECTATIONS = pytest.StashKey["list[Entry]"]()
+REPORT = pytest.StashKey["list[Path]"]()  # the files the certificate was written to
 
 
 def conformance_dir() -> Path:
@@ -83,11 +92,58 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="DEV",
         help="device for single-device cases: auto (CUDA if present), cpu or cuda. Default: auto.",
     )
+    group.addoption(
+        REPORT_OPTION,
+        dest="normfusion_report",
+        metavar="PATH",
+        help="write the certificate JSON to PATH and its Markdown beside it (PATH with .md). Default: none.",
+    )
+    group.addoption(
+        SKIPS_OPTION,
+        dest="normfusion_skips",
+        metavar="FILE",
+        help="skip the tests FILE names: one fnmatch pattern a line over '<impl>-<case id>' or case ids, "
+        "'# reason' inline or in the comment block above. Default: none.",
+    )
+    group.addoption(
+        XFAILS_OPTION,
+        dest="normfusion_xfails",
+        metavar="FILE",
+        help="expect the tests FILE names to fail (same form as " + SKIPS_OPTION + "). Default: none.",
+    )
+    group.addoption(
+        XFAIL_STRICT_OPTION,
+        dest="normfusion_xfail_strict",
+        action="store_true",
+        default=None,
+        help="a test of the xfail file that passes fails the session. Default: it is reported as XPASS.",
+    )
+    group.addoption(
+        CASE_TIMEOUT_OPTION,
+        dest="normfusion_case_timeout",
+        metavar="SECONDS",
+        help="how long one single-device case may run before its status is timeout; 0: no limit. Default: 120.",
+    )
+    group.addoption(
+        HYPOTHESIS_OPTION,
+        dest="normfusion_hypothesis",
+        nargs="?",
+        const="ci",
+        metavar="PROFILE",
+        help="run the property-based layer (needs hypothesis) with profile ci (few examples) or certify "
+        "(many). Default: off; the option alone means ci.",
+    )
     parser.addini("normfusion_impl", type="linelist", help="default for " + IMPL_OPTION)
     parser.addini("normfusion_dtypes", default="fp16,bf16,fp32", help="default for " + DTYPES_OPTION)
     parser.addini("normfusion_seed", default="0", help="default for " + SEED_OPTION)
     parser.addini("normfusion_matrix", default="quick", help="quick or full")
     parser.addini("normfusion_device", default="auto", help="default for " + DEVICE_OPTION)
+    parser.addini("normfusion_report", default="", help="default for " + REPORT_OPTION)
+    parser.addini("normfusion_skips", default="", help="default for " + SKIPS_OPTION)
+    parser.addini("normfusion_xfails", default="", help="default for " + XFAILS_OPTION)
+    parser.addini("normfusion_xfail_strict", type="bool", default=False, help="default for " + XFAIL_STRICT_OPTION)
+    parser.addini("normfusion_case_timeout", default="120", help="default for " + CASE_TIMEOUT_OPTION)
+    parser.addini("normfusion_hypothesis", default="", help="default for " + HYPOTHESIS_OPTION + " (ci, certify)")
 
 
 def _option(config: pytest.Config, name: str) -> str:
@@ -95,8 +151,28 @@ def _option(config: pytest.Config, name: str) -> str:
     return value if value is not None else config.getini("normfusion_" + name)
 
 
+def _path(config: pytest.Config, name: str) -> Path | None:
+    """A path option relative to where pytest was invoked; from the ini file, relative to that file."""
+    value = config.getoption("normfusion_" + name)
+    base = config.invocation_params.dir
+    if value is None:
+        value = config.getini("normfusion_" + name)
+        base = config.inipath.parent if config.inipath else config.rootpath
+    return (base / value) if value else None
+
+
+def _case_timeout(value: str) -> float:
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if seconds < 0:
+        raise pytest.UsageError(f"{CASE_TIMEOUT_OPTION}={value!r}: expected seconds (a number >= 0; 0 means no limit)")
+    return seconds
+
+
 def pytest_configure(config: pytest.Config) -> None:
-    from pytest_normfusion import matrix
+    from pytest_normfusion import expectations, matrix
     from pytest_normfusion.results import Results
     from pytest_normfusion.session import Settings, load_candidates, parse_seed
 
@@ -116,6 +192,19 @@ def pytest_configure(config: pytest.Config) -> None:
     if device not in ("auto", "cpu", "cuda"):
         raise pytest.UsageError(f"{DEVICE_OPTION}={device!r}: expected auto, cpu or cuda")
     settings = Settings(impl_specs, dtypes, seed, kind == "full", config.getoption("normfusion_case"), device)
+    settings.case_timeout = _case_timeout(str(_option(config, "case_timeout")))
+    settings.hypothesis = _option(config, "hypothesis") or None
+    if settings.hypothesis not in (None, *HYPOTHESIS_PROFILES):
+        raise pytest.UsageError(
+            f"{HYPOTHESIS_OPTION}={settings.hypothesis!r}: expected {' or '.join(HYPOTHESIS_PROFILES)} "
+            f"(write {HYPOTHESIS_OPTION}=ci when a path follows it)"
+        )
+    try:
+        config.stash[EXPECTATIONS] = expectations.load(
+            _path(config, "skips"), _path(config, "xfails"), config.invocation_params.dir
+        )
+    except expectations.ExpectationError as exc:
+        raise pytest.UsageError(str(exc)) from None
     if impl_specs:
         try:
             settings._candidates = load_candidates(impl_specs)
@@ -124,7 +213,7 @@ def pytest_configure(config: pytest.Config) -> None:
         if config.args_source != pytest.Config.ArgsSource.ARGS:
             config.args[:] = [str(conformance_dir())]
     config.stash[SETTINGS] = settings
-    config.stash[RESULTS] = results = Results()
+    config.stash[RESULTS] = results = Results(lambda: [c.name for c in settings.candidates])
     config.pluginmanager.register(results, "normfusion-results")
 
 
@@ -169,6 +258,41 @@ def pytest_pycollect_makemodule(module_path: Path, parent: pytest.Collector) -> 
     return None
 
 
+@pytest.hookimpl(tryfirst=True)  # before -k / -m deselect: entries are matched against the whole suite
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if SETTINGS not in config.stash:
+        return
+    import warnings
+
+    from pytest_normfusion.expectations import NormfusionWarning, unmatched_warning
+    from pytest_normfusion.session import prepare, unselected
+
+    dropped = unselected(items, config.stash[SETTINGS])
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        gone = set(dropped)
+        items[:] = [item for item in items if item not in gone]
+    strict = _option(config, "xfail_strict")
+    unmatched = prepare(items, config.stash[EXPECTATIONS], bool(strict))
+    workerinput = getattr(config, "workerinput", None)
+    if workerinput is None or workerinput["workerid"] == "gw0":  # every worker collects all; one warns
+        for entry in unmatched:
+            warnings.warn(NormfusionWarning(unmatched_warning(entry)), stacklevel=1)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    config = session.config
+    path = _path(config, "report") if SETTINGS in config.stash else None
+    # the controller writes (workers' records reach it); --collect-only ran nothing to certify
+    if path is None or hasattr(config, "workerinput") or config.option.collectonly:
+        return
+    from pytest_normfusion.certificate import write_run
+
+    config.stash[REPORT] = write_run(
+        path, config.stash[SETTINGS], config.stash[RESULTS].records, config.stash[EXPECTATIONS], config, int(exitstatus)
+    )
+
+
 def pytest_report_header(config: pytest.Config) -> list[str] | None:
     if not _active(config):
         return None
@@ -194,6 +318,11 @@ def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
     terminalreporter.section("normfusion conformance")
     for line in results.table():
         terminalreporter.write_line(line)
+    for line in results.xpassed():
+        terminalreporter.write_line(line)
+    written = config.stash.get(REPORT, None)
+    if written:
+        terminalreporter.write_line("normfusion: certificate written to " + " and ".join(str(p) for p in written))
 
 
 @pytest.fixture(scope="session")

@@ -11,10 +11,15 @@ from typing import Any
 
 import pytest
 
-from pytest_normfusion import matrix
+from pytest_normfusion import expectations, matrix
 from pytest_normfusion.loading import Candidate, LoadError, load_candidate
+from pytest_normfusion.results import RECORD
 
 DEFAULT_SEED = 0
+# Seconds a candidate call may take. The full matrix's largest case (fused add,
+# 4096 x 4096) took 27 s per test, judging and torch.compile's compile included,
+# on 2 shared CPU cores: a call past 120 s is hung, not slow.
+DEFAULT_CASE_TIMEOUT = 120.0
 
 
 @dataclasses.dataclass
@@ -27,6 +32,8 @@ class Settings:
     full: bool
     case_patterns: list[str]
     device: str  # as asked: auto | cpu | cuda
+    case_timeout: float = DEFAULT_CASE_TIMEOUT  # seconds a case may run; 0 turns the limit off
+    hypothesis: str | None = None  # property-layer profile (ci | certify), None: off
     resolved_device: str = "cpu"  # what auto became, set once the session starts
     _candidates: list[Candidate] | None = None
 
@@ -43,12 +50,21 @@ class Settings:
             return list(cases)
         return [c for c in full_cases if any(fnmatch.fnmatchcase(c.id, p) for p in self.case_patterns)]
 
-    def repro(self, candidate: Candidate, case: matrix.Case) -> str:
-        """One command that re-runs just this case."""
+    def _rerun(self, candidate: Candidate) -> list[str]:
         args = ["pytest", f"--normfusion-impl={candidate.spec}", f"--normfusion-seed={self.seed}"]
         if self.device != "auto":
             args.append(f"--normfusion-device={self.device}")
-        return shlex.join([*args, f"--normfusion-case={case.id}"])
+        if self.case_timeout != DEFAULT_CASE_TIMEOUT:
+            args.append(f"--normfusion-case-timeout={self.case_timeout:g}")
+        return args
+
+    def repro(self, candidate: Candidate, case: matrix.Case) -> str:
+        """One command that re-runs just this case."""
+        return shlex.join([*self._rerun(candidate), f"--normfusion-case={case.id}"])
+
+    def repro_property(self, candidate: Candidate, test_id: str) -> str:
+        """One command that re-runs just this property test, drawing the same examples."""
+        return shlex.join([*self._rerun(candidate), f"--normfusion-hypothesis={self.hypothesis}", "-k", test_id])
 
 
 def load_candidates(specs: list[str]) -> list[Candidate]:
@@ -94,15 +110,68 @@ def record(case: matrix.Case, candidate: Candidate, status: str, **extra: Any) -
     return {"impl": candidate.name, "case": case.id, **fields, "status": status, **extra}
 
 
+def put_record(node: pytest.Item, rec: dict[str, Any]) -> None:
+    """Attach ``rec`` to the item, updating the record placed at collection (one per item)."""
+    for i, (name, value) in enumerate(node.user_properties):
+        if name == RECORD:
+            node.user_properties[i] = (RECORD, {**value, **rec})
+            return
+    node.user_properties.append((RECORD, rec))
+
+
+def placeholder(item: pytest.Item, case_id: str, entry: expectations.Entry | None) -> dict[str, Any]:
+    """The record a conformance test starts with; ``settle`` completes it, or the report explains it."""
+    params = item.callspec.params  # type: ignore[attr-defined]
+    candidate, case = params["nf_candidate"], params.get("nf_case")
+    if isinstance(case, matrix.Case):
+        base = record(case, candidate, "pending")
+    else:  # no matrix case: the property layer, or a param that says why the test cannot run
+        base = {"impl": candidate.name, "case": case_id, "op": params.get("nf_op"), "status": "pending"}
+    if entry is not None and entry.kind == "skip":
+        base.update(status="skipped", reason=entry.shown())
+    check = item.originalname.removeprefix("test_")  # type: ignore[attr-defined]
+    return {**base, "check": check, "expectation": None if entry is None else expectations.as_data(entry)}
+
+
+def prepare(items: list[pytest.Item], entries: list[expectations.Entry], strict: bool) -> list[expectations.Entry]:
+    """Apply the skip/xfail entries and give every conformance test its record; returns unmatched entries."""
+    matched, hits = expectations.apply(items, entries, strict)
+    for item in items:
+        ids = expectations.test_ids(item)
+        if ids is not None:
+            put_record(item, placeholder(item, ids[1], matched.get(item)))
+    return [e for e in entries if not hits[e]]
+
+
+def unselected(items: list[pytest.Item], settings: Settings) -> list[pytest.Item]:
+    """Conformance tests without a matrix case (the property layer) that ``--normfusion-case`` leaves out.
+
+    A case selection names matrix cases; the property tests stay only when
+    ``--normfusion-hypothesis`` asks for them too.
+    """
+    if not settings.case_patterns or settings.hypothesis is not None:
+        return []
+    return [
+        item
+        for item in items
+        if expectations.test_ids(item) is not None and "nf_case" not in item.callspec.params  # type: ignore[attr-defined]
+    ]
+
+
 def settle(node: pytest.Item, candidate: Candidate, case: matrix.Case, outcome: Any, settings: Settings) -> None:
     """Record the outcome on the test item, then pass, skip or fail the test with its message."""
-    node.user_properties.append(
-        (
-            "normfusion",
-            record(
-                case, candidate, outcome.status, reason=(outcome.message.splitlines() or [""])[0], **outcome.metrics
-            ),
-        )
+    repro = settings.repro(candidate, case)
+    put_record(
+        node,
+        record(
+            case,
+            candidate,
+            outcome.status,
+            reason=(outcome.message.splitlines() or [""])[0],
+            message=outcome.message,
+            repro=repro,
+            **outcome.metrics,
+        ),
     )
     if outcome.status == "passed":
         return
@@ -111,11 +180,39 @@ def settle(node: pytest.Item, candidate: Candidate, case: matrix.Case, outcome: 
     m = outcome.metrics
     numbers = (
         f"vs fp64 ideal: max {m['max_ulp']} ulp, rel {m['rel_err']:.3g}; profile followed: {m['profile'] or 'none'}\n"
-        if m
+        if "max_ulp" in m
         else ""
     )
     pytest.fail(
         f"[{outcome.status}] {case.id} [impl {candidate.name}]\n{case.summary()}\n{outcome.message}\n"
-        f"{numbers}seed {settings.seed}; rerun: {settings.repro(candidate, case)}",
+        f"{numbers}seed {settings.seed}; rerun: {repro}",
         pytrace=False,
     )
+
+
+def settle_property(
+    node: pytest.Item, candidate: Candidate, op: str, outcome: Any, case: matrix.Case | None, settings: Settings
+) -> None:
+    """Record a property test's outcome (with the minimal failing case's fields), then pass or fail it."""
+    test_id = f"{candidate.name}-properties-{op}"
+    repro = settings.repro_property(candidate, test_id)
+    fields = {} if case is None else dataclasses.asdict(case)
+    put_record(
+        node,
+        {
+            **fields,
+            "impl": candidate.name,
+            "case": f"properties-{op}",
+            "op": op,
+            "status": outcome.status,
+            "reason": (outcome.message.splitlines() or [""])[0],
+            "message": outcome.message,
+            "repro": repro,
+            **outcome.metrics,
+        },
+    )
+    if outcome.status != "passed":
+        pytest.fail(
+            f"[{outcome.status}] properties of {op} [impl {candidate.name}]\n{outcome.message}\nrerun: {repro}",
+            pytrace=False,
+        )

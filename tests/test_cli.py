@@ -38,28 +38,28 @@ ONE_CASE = "--normfusion-case=*-bf16-w_bf16-bias0-T33xH67-eps1e-05-strided-outli
         ),
     ],
 )
-def test_bad_input_is_a_one_line_usage_error(run_suite, args, error):
-    result = run_suite(*args)
+def test_bad_input_is_a_one_line_usage_error(run_plain, args, error):
+    result = run_plain(*args)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines([error])
     assert "Traceback" not in result.stderr.str()
 
 
 @pytest.mark.parametrize("attr", ["InPlace", "INSTANCE", "make_reference"])
-def test_impl_may_be_class_instance_or_factory_and_write_in_place(run_suite, attr):
-    result = run_suite(f"--normfusion-impl=candidates:{attr}", ONE_CASE)
+def test_impl_may_be_class_instance_or_factory_and_write_in_place(run_plain, attr):
+    result = run_plain(f"--normfusion-impl=candidates:{attr}", ONE_CASE)
     result.assert_outcomes(passed=2)
     result.stdout.fnmatch_lines(["normfusion: impls in-place (candidates:*)"])
 
 
-def test_missing_op_is_skipped_with_its_reason(run_suite):
-    result = run_suite("--normfusion-impl=candidates:InputDtypeMultiply", ONE_CASE, "-rs")
+def test_missing_op_is_skipped_with_its_reason(run_plain):
+    result = run_plain("--normfusion-impl=candidates:InputDtypeMultiply", ONE_CASE, "-rs")
     result.assert_outcomes(passed=1, skipped=1)
     result.stdout.fnmatch_lines(["SKIPPED * input-dtype-multiply has no fused_add_rms_norm"])
 
 
-def test_clear_error_for_declined_case_is_a_skip(run_suite):
-    result = run_suite(
+def test_clear_error_for_declined_case_is_a_skip(run_plain):
+    result = run_plain(
         "--normfusion-impl=candidates:RaisesOnMixed",
         "--normfusion-case=rms_norm-fp16-w_*-bias0-T1xH1-*-contiguous-normal",
         "-rs",
@@ -72,17 +72,17 @@ def test_clear_error_for_declined_case_is_a_skip(run_suite):
     )
 
 
-def test_ids_are_stable_across_runs_seeds_and_workers(run_suite):
-    first = run_suite("--normfusion-impl=reference", "--collect-only", "-q", "--normfusion-seed=1")
-    second = run_suite("--normfusion-impl=reference", "--collect-only", "-q", "--normfusion-seed=random")
+def test_ids_are_stable_across_runs_seeds_and_workers(run_plain):
+    first = run_plain("--normfusion-impl=reference", "--collect-only", "-q", "--normfusion-seed=1")
+    second = run_plain("--normfusion-impl=reference", "--collect-only", "-q", "--normfusion-seed=random")
     ids = [line for line in first.outlines if "::" in line]
     assert len(ids) == 2184
     assert ids == [line for line in second.outlines if "::" in line]
     assert "test_norm[reference-rms_norm-bf16-w_fp32-bias1-T83xH5125-eps1e-06-strided-outlier]" in "\n".join(ids)
 
 
-def test_random_seed_is_shared_by_xdist_workers_and_printed(run_suite):
-    result = run_suite(
+def test_random_seed_is_shared_by_xdist_workers_and_printed(run_plain):
+    result = run_plain(
         "--normfusion-impl=candidates:IgnoresWeightBias",
         "--normfusion-seed=random",
         "-n",
@@ -102,9 +102,9 @@ def test_plugin_is_inert_in_other_projects(pytester: pytest.Pytester):
     assert "normfusion:" not in result.stdout.str()
 
 
-def test_ini_keys_select_impl_and_dtypes(run_suite, pytester: pytest.Pytester):
+def test_ini_keys_select_impl_and_dtypes(run_plain, pytester: pytest.Pytester):
     pytester.makeini("[pytest]\nnormfusion_impl = reference\nnormfusion_dtypes = fp32\n")
-    result = run_suite("--collect-only", "-q")
+    result = run_plain("--collect-only", "-q")
     ids = [line for line in result.outlines if "::" in line]
     assert len(ids) == 2 * 3 * 2 * 42
     assert all("-fp32-" in i for i in ids)

@@ -10,14 +10,14 @@ import pytest
 SLICE = ("--normfusion-case=*-T7xH5120-*", "--normfusion-case=*-T33xH67-*")
 
 
-def test_reference_passes_the_whole_quick_matrix_under_xdist(run_suite):
-    result = run_suite("--normfusion-impl=reference", "-n", "2")
+def test_reference_passes_the_whole_quick_matrix_under_xdist(run_plain):
+    result = run_plain("--normfusion-impl=reference", "-n", "2")
     result.assert_outcomes(passed=2184)
     result.stdout.fnmatch_lines(["*normfusion conformance*", "impl reference", "rms_norm * bf16 * fp32 *1 *84 *fp32"])
 
 
-def test_torch_compile_passes(run_suite):
-    result = run_suite("--normfusion-impl=torch-compile", *SLICE)
+def test_torch_compile_passes(run_plain):
+    result = run_plain("--normfusion-impl=torch-compile", *SLICE)
     assert result.ret == 0, result.stdout.str()[-3000:]
     assert result.parseoutcomes()["passed"] == 624
 
@@ -62,8 +62,8 @@ def test_torch_compile_passes(run_suite):
         ),
     ],
 )
-def test_wrong_candidate_fails_naming_case_element_seed_and_repro(run_suite, candidate, case, message):
-    result = run_suite(f"--normfusion-impl=candidates:{candidate}", f"--normfusion-case={case}", "--normfusion-seed=7")
+def test_wrong_candidate_fails_naming_case_element_seed_and_repro(run_plain, candidate, case, message):
+    result = run_plain(f"--normfusion-impl=candidates:{candidate}", f"--normfusion-case={case}", "--normfusion-seed=7")
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(
         [
@@ -76,9 +76,9 @@ def test_wrong_candidate_fails_naming_case_element_seed_and_repro(run_suite, can
     assert element or candidate == "ModifiesWeight", "the message names no element"
 
 
-def test_wrong_candidates_pass_where_they_are_right(run_suite):
+def test_wrong_candidates_pass_where_they_are_right(run_plain):
     """The same wrong candidates conform on the cases their bug does not touch."""
-    result = run_suite(
+    result = run_plain(
         "--normfusion-impl=candidates:IgnoresWeightBias",
         "--normfusion-impl=candidates:InputDtypeMultiply",
         "--normfusion-impl=candidates:RoundedSum",
@@ -90,8 +90,8 @@ def test_wrong_candidates_pass_where_they_are_right(run_suite):
     )
 
 
-def test_nan_behind_supports_is_reported_as_silent_wrong(run_suite):
-    result = run_suite(
+def test_nan_behind_supports_is_reported_as_silent_wrong(run_plain):
+    result = run_plain(
         "--normfusion-impl=candidates:NaNOnMixedDtypes", "--normfusion-case=rms_norm-bf16-w_*-bias0-T1xH4096-*normal"
     )
     result.assert_outcomes(passed=8, failed=4)

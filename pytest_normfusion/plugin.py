@@ -20,6 +20,9 @@ QUICK_OPTION = "--normfusion-quick"
 FULL_OPTION = "--normfusion-full"
 CASE_OPTION = "--normfusion-case"
 DEVICE_OPTION = "--normfusion-device"
+WORLD_SIZES_OPTION = "--normfusion-world-sizes"
+TIMEOUT_OPTION = "--normfusion-timeout"
+REBUILDS_OPTION = "--normfusion-max-pool-rebuilds"
 
 SETTINGS = pytest.StashKey["Settings"]()
 RESULTS = pytest.StashKey["Results"]()
@@ -83,11 +86,34 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="DEV",
         help="device for single-device cases: auto (CUDA if present), cpu or cuda. Default: auto.",
     )
+    group.addoption(
+        WORLD_SIZES_OPTION,
+        dest="normfusion_world_sizes",
+        metavar="LIST",
+        help="world sizes for all-reduce cases, comma-separated (e.g. 1,2,4,8), or auto. "
+        "Default: auto (1,2,4 on CPU over gloo; 1,2,4,8 up to the GPU count on CUDA; torchrun's under torchrun).",
+    )
+    group.addoption(
+        TIMEOUT_OPTION,
+        dest="normfusion_timeout",
+        metavar="SECONDS",
+        help="how long one distributed case may run on its ranks before it fails as hung. Default: 60.",
+    )
+    group.addoption(
+        REBUILDS_OPTION,
+        dest="normfusion_max_pool_rebuilds",
+        metavar="N",
+        help="how often a world size's rank pool is rebuilt after a rank died or hung before its "
+        "remaining cases fail at once. Default: 4.",
+    )
     parser.addini("normfusion_impl", type="linelist", help="default for " + IMPL_OPTION)
     parser.addini("normfusion_dtypes", default="fp16,bf16,fp32", help="default for " + DTYPES_OPTION)
     parser.addini("normfusion_seed", default="0", help="default for " + SEED_OPTION)
     parser.addini("normfusion_matrix", default="quick", help="quick or full")
     parser.addini("normfusion_device", default="auto", help="default for " + DEVICE_OPTION)
+    parser.addini("normfusion_world_sizes", default="auto", help="default for " + WORLD_SIZES_OPTION)
+    parser.addini("normfusion_timeout", default="60", help="default for " + TIMEOUT_OPTION)
+    parser.addini("normfusion_max_pool_rebuilds", default="4", help="default for " + REBUILDS_OPTION)
 
 
 def _option(config: pytest.Config, name: str) -> str:
@@ -98,7 +124,7 @@ def _option(config: pytest.Config, name: str) -> str:
 def pytest_configure(config: pytest.Config) -> None:
     from pytest_normfusion import matrix
     from pytest_normfusion.results import Results
-    from pytest_normfusion.session import Settings, load_candidates, parse_seed
+    from pytest_normfusion.session import Settings, load_candidates, parse_seed, parse_world_sizes
 
     impl_specs = config.getoption("normfusion_impl") or config.getini("normfusion_impl")
     try:
@@ -116,6 +142,9 @@ def pytest_configure(config: pytest.Config) -> None:
     if device not in ("auto", "cpu", "cuda"):
         raise pytest.UsageError(f"{DEVICE_OPTION}={device!r}: expected auto, cpu or cuda")
     settings = Settings(impl_specs, dtypes, seed, kind == "full", config.getoption("normfusion_case"), device)
+    settings.world_sizes = parse_world_sizes(str(_option(config, "world_sizes")))
+    settings.timeout = _positive(TIMEOUT_OPTION, _option(config, "timeout"), float)
+    settings.max_pool_rebuilds = _positive(REBUILDS_OPTION, _option(config, "max_pool_rebuilds"), int, zero=True)
     if impl_specs:
         try:
             settings._candidates = load_candidates(impl_specs)
@@ -126,6 +155,18 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[SETTINGS] = settings
     config.stash[RESULTS] = results = Results()
     config.pluginmanager.register(results, "normfusion-results")
+
+
+def _positive(option: str, value: str, kind: type, zero: bool = False):
+    """``value`` as a positive ``kind`` (or zero when allowed); pytest.UsageError naming the form otherwise."""
+    try:
+        number = kind(value)
+    except ValueError:
+        number = -1
+    if number < 0 or (number == 0 and not zero):
+        form = "a non-negative integer" if kind is int else "a positive number of seconds"
+        raise pytest.UsageError(f"{option}={value!r}: expected {form}")
+    return number
 
 
 def _share_cores(workers: int) -> None:

@@ -99,8 +99,8 @@ def _no_weight_patterns(group_name: str, eps: float) -> list[tuple[Callable, Cal
 
 
 @functools.lru_cache(maxsize=64)
-def patterns_for(group_name: str, eps: float) -> pm.PatternMatcherPass:
-    """A PatternMatcherPass with every pattern for one (group name, eps) pair."""
+def patterns_for(group_name: str, eps: float, check: Callable[[pm.Match], bool]) -> pm.PatternMatcherPass:
+    """A PatternMatcherPass with every pattern for one (group name, eps) pair, guarded by ``check``."""
     matcher = pm.PatternMatcherPass(pass_name=f"normfusion-reference[{group_name!r}, {eps:g}]")
     # Gemma first: its pattern contains the plain one's nodes plus the + 1.0
     entries = [
@@ -110,7 +110,7 @@ def patterns_for(group_name: str, eps: float) -> pm.PatternMatcherPass:
         *_no_weight_patterns(group_name, eps),
     ]
     for search, replace, example in entries:
-        pm.register_replacement(search, replace, example, pm.fwd_only, matcher, extra_check=dtype_rule)
+        pm.register_replacement(search, replace, example, pm.fwd_only, matcher, extra_check=check)
     return matcher
 
 
@@ -128,9 +128,12 @@ class ReferencePass:
     name = "reference"
     claims = frozenset({"plain", "residual", "gemma"})
 
+    def __init__(self, check: Callable[[pm.Match], bool] = dtype_rule) -> None:
+        self.check = check  # the extra_check of every pattern
+
     def __call__(self, gm: torch.fx.GraphModule) -> int:
         groups, epsilons = _literals(gm.graph)
-        count = sum(patterns_for(g, e).apply(gm) for g in sorted(groups) for e in sorted(epsilons))
+        count = sum(patterns_for(g, e, self.check).apply(gm) for g in sorted(groups) for e in sorted(epsilons))
         gm.graph.eliminate_dead_code()
         gm.graph.lint()
         gm.recompile()

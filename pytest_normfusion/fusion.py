@@ -39,13 +39,14 @@ def rewrite_and_check(
     group_name: str,
     seed: int,
     rank: int = 0,
+    device: str | torch.device = "cpu",
     tol: Tolerances = DEFAULT,
 ) -> FusionOutcome:
     """Trace ``spec``'s model, run the pass on it, check the graph and compare outputs with the original.
 
     Every rank of a group must call this together: both graphs run their all-reduces.
     """
-    model, inputs = models.build(spec, group_name, seed, rank)
+    model, inputs = models.build(spec, group_name, seed, rank, device)
     gm, graph_inputs = tracing.trace(tracer, model, inputs)
     original = copy.deepcopy(gm)
     before = graphcheck.node_lines(gm.graph)
@@ -87,7 +88,6 @@ def on_rank(ctx: Any, payload: dict[str, Any]) -> dict[str, Any]:
     spec = payload["pass_spec"]
     if spec not in _PASSES:
         _PASSES[spec] = load_pass(spec)
-    torch.manual_seed(0)
     outcome = rewrite_and_check(
         _PASSES[spec],
         models.model_spec(payload["model"]),
@@ -95,5 +95,20 @@ def on_rank(ctx: Any, payload: dict[str, Any]) -> dict[str, Any]:
         ops.group_name_of(ctx.group),
         payload["seed"],
         ctx.rank,
+        ctx.device,
     )
     return dataclasses.asdict(outcome)
+
+
+def merge_ranks(results: list[dict[str, Any]]) -> FusionOutcome:
+    """One outcome from every rank's: the worst status, each problem with the ranks that saw it."""
+    outcomes = [FusionOutcome(**r) for r in results]
+    seen: dict[str, list[int]] = {}
+    for rank, outcome in enumerate(outcomes):
+        for problem in outcome.problems:
+            seen.setdefault(problem, []).append(rank)
+    problems = [f"rank {','.join(map(str, ranks))}: {problem}" for problem, ranks in seen.items()]
+    status = next((s for s in ("error", "failed") if any(o.status == s for o in outcomes)), "passed")
+    shown = next((o for o in outcomes if o.problems), outcomes[0])
+    metrics = {k: max(o.metrics.get(k, 0.0) for o in outcomes) for k in shown.metrics}
+    return FusionOutcome(status, problems, shown.diff, shown.fused, metrics)

@@ -167,8 +167,8 @@ class NormChain(torch.nn.Module):
         return w
 
     def forward(self, h: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        eps, residual, extra = self.spec.eps, h, []
-        y = h
+        eps, extra = self.spec.eps, []
+        residual = h  # set at the first site, which has no residual to add
         for i, site in enumerate(self.spec.sites):
             a = ops.all_reduce(h, self.group_name) if site.all_reduce else h
             if site.other_user:
@@ -182,7 +182,9 @@ class NormChain(torch.nn.Module):
         return (y, residual, *extra)
 
 
-def build(spec: ModelSpec, group_name: str, seed: int, rank: int = 0) -> tuple[NormChain, list[torch.Tensor]]:
-    """The model of ``rank`` and its flat inputs (weights, projections, then h) in graph order."""
-    model = NormChain(spec, group_name, seed, rank)
-    return model, [*(p.detach() for p in model.parameters()), model.example]
+def build(
+    spec: ModelSpec, group_name: str, seed: int, rank: int = 0, device: str | torch.device = "cpu"
+) -> tuple[NormChain, list[torch.Tensor]]:
+    """The model of ``rank`` on ``device`` and its flat inputs (weights, projections, then h) in graph order."""
+    model = NormChain(spec, group_name, seed, rank).to(device)
+    return model, [*(p.detach() for p in model.parameters()), model.example.to(device)]

@@ -14,6 +14,7 @@ import pytest
 from pytest_normfusion.loading import LoadError
 
 IMPL_OPTION = "--normfusion-impl"
+PASS_OPTION = "--normfusion-pass"
 DTYPES_OPTION = "--normfusion-dtypes"
 SEED_OPTION = "--normfusion-seed"
 QUICK_OPTION = "--normfusion-quick"
@@ -23,6 +24,9 @@ DEVICE_OPTION = "--normfusion-device"
 WORLD_SIZES_OPTION = "--normfusion-world-sizes"
 TIMEOUT_OPTION = "--normfusion-timeout"
 REBUILDS_OPTION = "--normfusion-max-pool-rebuilds"
+
+# the fusion-pass suite's module in conformance/; every other module there certifies impls
+PASS_SUITE_MODULE = "test_fusion_pass.py"
 
 SETTINGS = pytest.StashKey["Settings"]()
 RESULTS = pytest.StashKey["Results"]()
@@ -45,6 +49,16 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="NAME",
         help="candidate to certify: entry point name (group pytest_normfusion.impls) or module:attr "
         "(an instance, a class or a zero-argument factory); repeat for several. Default: reference.",
+    )
+    group.addoption(
+        PASS_OPTION,
+        action="append",
+        dest="normfusion_pass",
+        default=[],
+        metavar="NAME",
+        help="fusion pass to certify: entry point name (group pytest_normfusion.passes) or module:attr "
+        "(a callable rewriting a torch.fx.GraphModule in place, or a class or factory of one); repeat "
+        "for several. Alone (without an impl) it runs only the fusion-pass suite. Default: reference.",
     )
     group.addoption(
         DTYPES_OPTION,
@@ -107,6 +121,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "remaining cases fail at once. Default: 4.",
     )
     parser.addini("normfusion_impl", type="linelist", help="default for " + IMPL_OPTION)
+    parser.addini("normfusion_pass", type="linelist", help="default for " + PASS_OPTION)
     parser.addini("normfusion_dtypes", default="fp16,bf16,fp32", help="default for " + DTYPES_OPTION)
     parser.addini("normfusion_seed", default="0", help="default for " + SEED_OPTION)
     parser.addini("normfusion_matrix", default="quick", help="quick or full")
@@ -124,9 +139,10 @@ def _option(config: pytest.Config, name: str) -> str:
 def pytest_configure(config: pytest.Config) -> None:
     from pytest_normfusion import matrix
     from pytest_normfusion.results import Results
-    from pytest_normfusion.session import Settings, load_candidates, parse_seed, parse_world_sizes
+    from pytest_normfusion.session import Settings, load_candidates, load_passes, parse_seed, parse_world_sizes
 
     impl_specs = config.getoption("normfusion_impl") or config.getini("normfusion_impl")
+    pass_specs = config.getoption("normfusion_pass") or config.getini("normfusion_pass")
     try:
         dtypes = matrix.parse_dtypes(_option(config, "dtypes"))
     except ValueError as exc:
@@ -145,9 +161,13 @@ def pytest_configure(config: pytest.Config) -> None:
     settings.world_sizes = parse_world_sizes(str(_option(config, "world_sizes")))
     settings.timeout = _positive(TIMEOUT_OPTION, _option(config, "timeout"), float)
     settings.max_pool_rebuilds = _positive(REBUILDS_OPTION, _option(config, "max_pool_rebuilds"), int, zero=True)
-    if impl_specs:
+    settings.pass_specs = list(pass_specs)
+    if impl_specs or pass_specs:
         try:
-            settings._candidates = load_candidates(impl_specs)
+            if impl_specs:
+                settings._candidates = load_candidates(impl_specs)
+            if pass_specs:
+                settings._passes = load_passes(pass_specs)
         except LoadError as exc:
             raise pytest.UsageError(str(exc)) from None
         if config.args_source != pytest.Config.ArgsSource.ARGS:
@@ -183,11 +203,11 @@ def pytest_configure_node(node) -> None:  # xdist: every worker uses the control
 
 
 def _active(config: pytest.Config) -> bool:
-    """The suite is in this run: an impl was named, or conformance/ is being collected."""
+    """The suite is in this run: an impl or a pass was named, or conformance/ is being collected."""
     settings = config.stash.get(SETTINGS, None)
     if settings is None:
         return False
-    if settings.impl_specs:
+    if settings.impl_specs or settings.pass_specs:
         return True
     suite = conformance_dir()
     return any(suite == p or suite in p.parents for p in (Path(a.split("::")[0]).resolve() for a in config.args))
@@ -199,6 +219,15 @@ def pytest_collect_directory(path: Path, parent: pytest.Collector) -> pytest.Col
     if path == conformance_dir():
         return pytest.Dir.from_parent(parent, path=path)
     return None
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """Only the suites asked for: a pass alone runs the pass suite, an impl alone the impl suite."""
+    settings = config.stash.get(SETTINGS, None)
+    if settings is None or collection_path.suffix != ".py" or collection_path.parent != conformance_dir():
+        return None
+    suite = "passes" if collection_path.name == PASS_SUITE_MODULE else "impls"
+    return None if settings.runs_suite(suite) else True
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -220,9 +249,13 @@ def pytest_report_header(config: pytest.Config) -> list[str] | None:
     settings = config.stash[SETTINGS]
     device = resolve_device(settings.device)
     where = torch.cuda.get_device_name() if device == "cuda" else "cpu"
-    names = ", ".join(f"{c.name} ({c.spec})" for c in settings.candidates)
+    lines = []
+    if settings.runs_suite("impls"):
+        lines.append("normfusion: impls " + ", ".join(f"{c.name} ({c.spec})" for c in settings.candidates))
+    if settings.runs_suite("passes"):
+        lines.append("normfusion: passes " + ", ".join(f"{p.name} ({p.spec})" for p in settings.passes))
     return [
-        f"normfusion: impls {names}",
+        *lines,
         f"normfusion: device {where}, torch {torch.__version__}, seed {settings.seed}, "
         f"matrix {'full' if settings.full else 'quick'}, dtypes {','.join(settings.dtypes)}",
     ]

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from pytest_normfusion import matrix
-from pytest_normfusion.loading import Candidate, LoadError, load_candidate
+from pytest_normfusion.loading import Candidate, FusionPassCandidate, LoadError, load_candidate, load_pass
 
 DEFAULT_SEED = 0
 
@@ -32,6 +32,8 @@ class Settings:
     timeout: float = 60.0  # seconds a distributed job may take before its ranks count as hung
     max_pool_rebuilds: int = 4  # pools of one world size torn down after failures before giving up
     _candidates: list[Candidate] | None = None
+    pass_specs: list[str] = dataclasses.field(default_factory=list)  # --normfusion-pass, as given
+    _passes: list[FusionPassCandidate] | None = None
 
     @property
     def candidates(self) -> list[Candidate]:
@@ -39,6 +41,25 @@ class Settings:
         if self._candidates is None:
             self._candidates = load_candidates(self.impl_specs or ["reference"])
         return self._candidates
+
+    @property
+    def passes(self) -> list[FusionPassCandidate]:
+        """The fusion passes, loaded on first use (default: the reference pass)."""
+        if self._passes is None:
+            self._passes = load_passes(self.pass_specs or ["reference"])
+        return self._passes
+
+    def runs_suite(self, suite: str) -> bool:
+        """Whether the ``impls`` or ``passes`` suite runs: the one named, both when neither is."""
+        named = {"impls": bool(self.impl_specs), "passes": bool(self.pass_specs)}
+        return named[suite] or not any(named.values())
+
+    def pass_repro(self, fusion_pass: FusionPassCandidate, model_id: str, world_size: int = 1) -> str:
+        """One command that re-runs one test model (every tracer, or one world size)."""
+        args = ["pytest", f"--normfusion-pass={fusion_pass.spec}", f"--normfusion-seed={self.seed}"]
+        if world_size > 1:
+            args.append(f"--normfusion-world-sizes={world_size}")
+        return shlex.join([*args, f"--normfusion-case={model_id}"])
 
     def select(self, cases: Iterable[matrix.Case], full_cases: Iterable[matrix.Case]) -> list[matrix.Case]:
         """The matrix's cases; with ``--normfusion-case``, the matching ones of the full matrix."""
@@ -91,6 +112,16 @@ def load_candidates(specs: list[str]) -> list[Candidate]:
     if twice:
         raise LoadError(f"impl name {', '.join(twice)} given twice; certify each impl once")
     return candidates
+
+
+def load_passes(specs: list[str]) -> list[FusionPassCandidate]:
+    """Load every pass spec; two passes of one name are an error (their ids would collide)."""
+    passes = [load_pass(spec) for spec in specs]
+    names = [p.name for p in passes]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise LoadError(f"pass name {', '.join(twice)} given twice; certify each pass once")
+    return passes
 
 
 def parse_seed(value: str) -> int:

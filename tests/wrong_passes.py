@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import torch
-from pytest_normfusion.impls.fusion_pass import ReferencePass
 
 from pytest_normfusion import ops
+from pytest_normfusion.impls.fusion_pass import ReferencePass
 
 
 def _fused_nodes(gm: torch.fx.GraphModule) -> list[torch.fx.Node]:

@@ -263,11 +263,16 @@ def pytest_report_header(config: pytest.Config) -> list[str] | None:
 
 def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
     results = config.stash.get(RESULTS, None)
-    if results is None or not results.records:
+    if results is None:
         return
-    terminalreporter.section("normfusion conformance")
-    for line in results.table():
-        terminalreporter.write_line(line)
+    if results.records:
+        terminalreporter.section("normfusion conformance")
+        for line in results.table():
+            terminalreporter.write_line(line)
+    if results.pass_records:
+        terminalreporter.section("normfusion fusion passes")
+        for line in results.pass_table():
+            terminalreporter.write_line(line)
 
 
 @pytest.fixture(scope="session")

@@ -21,17 +21,44 @@ def record_of(report: pytest.TestReport) -> dict[str, Any] | None:
     return None
 
 
+def pass_record_of(report: pytest.TestReport) -> dict[str, Any] | None:
+    """The fusion-pass record a test attached (see conformance/test_fusion_pass.py)."""
+    return next((dict(v) for name, v in report.user_properties if name == "normfusion_pass"), None)
+
+
 class Results:
     """Collects one record per case from the reports (xdist workers' included)."""
 
     def __init__(self) -> None:
         self.records: list[dict[str, Any]] = []
+        self.pass_records: list[dict[str, Any]] = []
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if report.when == "call" or (report.when == "setup" and not report.passed):
             rec = record_of(report)
             if rec is not None:
                 self.records.append(rec)
+            pass_rec = pass_record_of(report)
+            if pass_rec is not None:
+                self.pass_records.append(pass_rec)
+
+    def pass_table(self) -> list[str]:
+        """Per pass and model: how its runs (tracers, world sizes) went and the fused-node count."""
+        runs: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
+        fused: dict[tuple[str, str], set[int]] = defaultdict(set)
+        expected: dict[tuple[str, str], int] = {}
+        for rec in self.pass_records:
+            key = (rec["pass"], rec["model"])
+            runs[key][rec["status"]] += 1
+            fused[key].add(rec["fused"])
+            expected[key] = rec["expected"]
+        columns = ("passed", "failed", "error")
+        lines = [f"{'pass':<20} {'model':<30} " + " ".join(f"{c:>6}" for c in columns) + "  fused nodes (expected)"]
+        for key in sorted(runs):
+            counts = " ".join(f"{runs[key][c]:>6}" for c in columns)
+            made = ",".join(map(str, sorted(fused[key])))
+            lines.append(f"{key[0]:<20} {key[1]:<30} {counts}  {made} ({expected[key]})")
+        return lines
 
     def table(self) -> list[str]:
         """Per impl: op x dtype x weight dtype x weight_bias (x world size) counts and profiles."""

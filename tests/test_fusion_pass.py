@@ -165,4 +165,10 @@ def test_ini_key_names_the_pass(run, pytester: pytest.Pytester) -> None:
     pytester.makeini("[pytest]\nnormfusion_pass = wrong_passes:DoesNothing\n")
     result = run("--normfusion-case=plain-bf16", *ONE_RUN)
     result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines(["*[[]failed] model plain-bf16 [[]pass does-nothing, *"])
+    result.stdout.fnmatch_lines(
+        [
+            "*[[]failed] model plain-bf16 [[]pass does-nothing, *",
+            "*normfusion fusion passes*",
+            "does-nothing *plain-bf16 * 0 * 1 * 0  0 (4)",
+        ]
+    )

@@ -54,6 +54,8 @@ START_TIMEOUT_S = 120.0
 FAILURE_GRACE_S = 2.0
 # How long ranks get to leave on their own at shutdown before they are killed.
 STOP_GRACE_S = 2.0
+# Under torchrun: how long a rank that finished waits for the others at the end.
+FINISH_TIMEOUT_S = 3600.0
 
 
 class RankFailure(Exception):
@@ -407,6 +409,9 @@ class LauncherGroup:
             dist.init_process_group(backend, init_method="env://", timeout=timedelta(seconds=timeout_s))
         self.world_size = world_size
         self.ctx = RankContext(rank, world_size, device, dist.group.WORLD)
+        # The ranks leave together: torchrun kills the others as soon as one exits non-zero,
+        # which would cut rank 0's report short. Its own group, as the ranks may finish far apart.
+        self._finish = dist.new_group(backend="gloo", timeout=timedelta(seconds=FINISH_TIMEOUT_S))
 
     def run(self, fn: Callable[[RankContext, Any], Any], payload: Any) -> list[Any]:
         """Run here, then all-gather every rank's value or traceback, so all ranks fail alike."""
@@ -427,12 +432,13 @@ class LauncherGroup:
         import torch.distributed as dist
 
         if dist.is_initialized():
+            dist.barrier(group=self._finish)
             dist.destroy_process_group()
 
 
 # --------------------------------------------------------------- public API
 
-POOLS = pytest.StashKey[Any]()  # Pools | LauncherGroup, made on first use
+POOLS = pytest.StashKey["Pools | LauncherGroup"]()  # made on first use
 
 
 def backend_for(device: str) -> str:
@@ -456,22 +462,23 @@ def world_size_unavailable(config: pytest.Config, world_size: int) -> str | None
     return None
 
 
-def _runner(config: pytest.Config) -> Any:
+def runner(config: pytest.Config) -> Pools | LauncherGroup:
+    """The session's pools, or torchrun's group (joined on the first call)."""
     from pytest_normfusion.plugin import SETTINGS
     from pytest_normfusion.session import resolve_device
 
-    runner = config.stash.get(POOLS, None)
-    if runner is None:
+    made = config.stash.get(POOLS, None)
+    if made is None:
         settings = config.stash[SETTINGS]
         settings.resolved_device = resolve_device(settings.device)
         backend = backend_for(settings.resolved_device)
         if torchrun_env() is not None:
-            runner = LauncherGroup(backend, settings.timeout)
+            made = LauncherGroup(backend, settings.timeout)
         else:
-            runner = Pools(backend, settings.timeout, settings.max_pool_rebuilds)
-        config.stash[POOLS] = runner
-        config.add_cleanup(runner.close)
-    return runner
+            made = Pools(backend, settings.timeout, settings.max_pool_rebuilds)
+        config.stash[POOLS] = made
+        config.add_cleanup(made.close)
+    return made
 
 
 def pool_stats(config: pytest.Config, world_size: int) -> PoolStats | None:
@@ -498,9 +505,9 @@ def run_on_ranks(
     failure: once one rank returns one, the others get a short grace to finish
     (they may be blocked in a collective the failed rank never joined).
     """
-    runner = _runner(config)
-    if isinstance(runner, LauncherGroup):
-        if world_size != runner.world_size:
-            raise RankFailure(f"torchrun's world size is {runner.world_size}; cannot run world size {world_size}")
-        return runner.run(fn, payload)
-    return runner.run(world_size, fn, payload, failed)
+    ranks = runner(config)
+    if isinstance(ranks, LauncherGroup):
+        if world_size != ranks.world_size:
+            raise RankFailure(f"torchrun's world size is {ranks.world_size}; cannot run world size {world_size}")
+        return ranks.run(fn, payload)
+    return ranks.run(world_size, fn, payload, failed)

@@ -52,13 +52,15 @@ TOLERANCES: dict[str, Bound] = {
         1, "all-reduce: adding the residual to the reduced sum is one more rounding (docs/allreduce-tolerance.md)"
     ),
     "reduced_sum_ulp": Bound(
-        2,
-        "all-reduce reduced in x.dtype: y is within 2 ulp of the norm of the candidate's own "
-        "returned residual (the fp32 sum it normalised is within half an ulp of it; "
-        "docs/allreduce-tolerance.md)",
+        3,
+        "all-reduce reduced in x.dtype: y is within 3 ulp of the norm of the candidate's own "
+        "returned residual_out (the fp32 sum it normalised is within half an ulp of it: y moves by "
+        "< 2.02 ulp before rounding); measured max 2 (docs/allreduce-tolerance.md)",
     ),
     "reduced_sum_ulp_double_rounding": Bound(
-        4, "as reduced_sum_ulp, with the input-dtype multiply's extra rounding (docs/allreduce-tolerance.md)"
+        7,
+        "as reduced_sum_ulp with the input-dtype multiply: the rounded normalised x is within 3 ulp, "
+        "times w that is < 6 ulp of y, rounded: 7 (docs/allreduce-tolerance.md)",
     ),
 }
 

@@ -136,6 +136,7 @@ def _option(config: pytest.Config, name: str) -> str:
     return value if value is not None else config.getini("normfusion_" + name)
 
 
+@pytest.hookimpl(trylast=True)  # after the terminal plugin's, so a torchrun rank can silence it
 def pytest_configure(config: pytest.Config) -> None:
     from pytest_normfusion import matrix
     from pytest_normfusion.results import Results
@@ -175,6 +176,14 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[SETTINGS] = settings
     config.stash[RESULTS] = results = Results()
     config.pluginmanager.register(results, "normfusion-results")
+    if "WORLD_SIZE" in os.environ and "RANK" in os.environ:
+        # torchrun: every rank runs the suite and rank 0 reports (it gathers every rank's
+        # outcomes); all join the group now, so that they also leave together
+        from pytest_normfusion import pool
+
+        pool.runner(config)
+        if os.environ["RANK"] != "0":
+            config.pluginmanager.unregister(name="terminalreporter")
 
 
 def _positive(option: str, value: str, kind: type, zero: bool = False):
@@ -267,7 +276,7 @@ def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
         return
     if results.records:
         terminalreporter.section("normfusion conformance")
-        for line in results.table():
+        for line in results.table() + results.pool_lines():
             terminalreporter.write_line(line)
     if results.pass_records:
         terminalreporter.section("normfusion fusion passes")

@@ -54,6 +54,8 @@ START_TIMEOUT_S = 120.0
 FAILURE_GRACE_S = 2.0
 # How long ranks get to leave on their own at shutdown before they are killed.
 STOP_GRACE_S = 2.0
+# Under torchrun: how long a rank that finished waits for the others at the end.
+FINISH_TIMEOUT_S = 3600.0
 
 
 class RankFailure(Exception):
@@ -223,7 +225,9 @@ class RankPool:
     def alive(self) -> bool:
         return all(p.is_alive() for p in self.procs)
 
-    def run(self, fn: Callable[[RankContext, Any], Any], payload: Any) -> list[Any]:
+    def run(
+        self, fn: Callable[[RankContext, Any], Any], payload: Any, failed: Callable[[Any], str | None] | None = None
+    ) -> list[Any]:
         """``fn(ctx, payload)`` on every rank; the values in rank order, or RankFailure."""
         started = time.perf_counter()
         self._job_id += 1
@@ -233,23 +237,28 @@ class RankPool:
         for conn in self._conns:
             conn.send(("job", blob))
         self._path_sent = where
-        answers = self._gather("result", self.timeout_s, f"running {fn.__module__}.{fn.__qualname__}")
+        answers = self._gather("result", self.timeout_s, f"running {fn.__module__}.{fn.__qualname__}", failed)
         slowest = max(a["seconds"] for a in answers.values())
         self.stats.overhead_seconds.append(time.perf_counter() - started - slowest)
         return [answers[r]["value"] for r in range(self.world_size)]
 
-    def _gather(self, want: str, timeout_s: float, doing: str) -> dict[int, dict[str, Any]]:
-        """One ``want`` event from every rank; raises RankFailure on an error, a death or the timeout."""
+    def _gather(
+        self, want: str, timeout_s: float, doing: str, failed: Callable[[Any], str | None] | None = None
+    ) -> dict[int, dict[str, Any]]:
+        """One ``want`` event from every rank; raises RankFailure on an error, a death or the timeout.
+
+        ``failed(value)`` names a result that is a failure (a candidate that raised on
+        one rank): the other ranks then get ``FAILURE_GRACE_S``, as after an error.
+        """
         from multiprocessing.connection import wait
 
         answers: dict[int, dict[str, Any]] = {}
-        errors: dict[int, str] = {}
+        errors: dict[int, str] = {}  # rank -> what went wrong there
+        hard = False  # a rank raised in the job runner or died, not just returned a failure
         deadline = time.monotonic() + timeout_s
         pending = set(range(self.world_size))
         while pending:
             left = deadline - time.monotonic()
-            if errors:
-                left = min(left, FAILURE_GRACE_S)
             waiting = {self._conns[r]: r for r in pending} | {self.procs[r].sentinel: r for r in pending}
             ready = wait(list(waiting), timeout=max(0.0, left))
             if not ready:
@@ -262,11 +271,18 @@ class RankPool:
                 message = self._receive(rank)
                 if message is None:
                     errors[rank] = f"rank {rank} died with {_exit_text(self.procs[rank].exitcode)} while {doing}"
-                elif message[0] == want:
-                    answers[rank] = message[1]
-                else:
+                elif message[0] != want:
                     errors[rank] = f"rank {rank} raised while {doing}:\n{message[1]['traceback'].rstrip()}"
-        if not errors and not pending:
+                else:
+                    answers[rank] = message[1]
+                    why = failed(message[1]["value"]) if failed else None
+                    if why:
+                        errors[rank] = f"rank {rank} failed while {doing}: {why}"
+                    continue
+                hard = True
+            if errors and pending:
+                deadline = min(deadline, time.monotonic() + FAILURE_GRACE_S)
+        if not pending and not hard:
             return answers
         raise self._failure(errors, pending, timeout_s, doing)
 
@@ -348,11 +364,17 @@ class Pools:
         self.pools[world_size] = pool = RankPool(world_size, self.backend, self.timeout_s, stats)
         return pool
 
-    def run(self, world_size: int, fn: Callable[[RankContext, Any], Any], payload: Any) -> list[Any]:
+    def run(
+        self,
+        world_size: int,
+        fn: Callable[[RankContext, Any], Any],
+        payload: Any,
+        failed: Callable[[Any], str | None] | None = None,
+    ) -> list[Any]:
         pool = self.get(world_size)
         self.stats[world_size].jobs += 1
         try:
-            return pool.run(fn, payload)
+            return pool.run(fn, payload, failed)
         except KeyboardInterrupt:
             pool.close(graceful=False)
             raise
@@ -387,6 +409,9 @@ class LauncherGroup:
             dist.init_process_group(backend, init_method="env://", timeout=timedelta(seconds=timeout_s))
         self.world_size = world_size
         self.ctx = RankContext(rank, world_size, device, dist.group.WORLD)
+        # The ranks leave together: torchrun kills the others as soon as one exits non-zero,
+        # which would cut rank 0's report short. Its own group, as the ranks may finish far apart.
+        self._finish = dist.new_group(backend="gloo", timeout=timedelta(seconds=FINISH_TIMEOUT_S))
 
     def run(self, fn: Callable[[RankContext, Any], Any], payload: Any) -> list[Any]:
         """Run here, then all-gather every rank's value or traceback, so all ranks fail alike."""
@@ -407,12 +432,13 @@ class LauncherGroup:
         import torch.distributed as dist
 
         if dist.is_initialized():
+            dist.barrier(group=self._finish)
             dist.destroy_process_group()
 
 
 # --------------------------------------------------------------- public API
 
-POOLS = pytest.StashKey[Any]()  # Pools | LauncherGroup, made on first use
+POOLS = pytest.StashKey["Pools | LauncherGroup"]()  # made on first use
 
 
 def backend_for(device: str) -> str:
@@ -436,22 +462,23 @@ def world_size_unavailable(config: pytest.Config, world_size: int) -> str | None
     return None
 
 
-def _runner(config: pytest.Config) -> Any:
+def runner(config: pytest.Config) -> Pools | LauncherGroup:
+    """The session's pools, or torchrun's group (joined on the first call)."""
     from pytest_normfusion.plugin import SETTINGS
     from pytest_normfusion.session import resolve_device
 
-    runner = config.stash.get(POOLS, None)
-    if runner is None:
+    made = config.stash.get(POOLS, None)
+    if made is None:
         settings = config.stash[SETTINGS]
         settings.resolved_device = resolve_device(settings.device)
         backend = backend_for(settings.resolved_device)
         if torchrun_env() is not None:
-            runner = LauncherGroup(backend, settings.timeout)
+            made = LauncherGroup(backend, settings.timeout)
         else:
-            runner = Pools(backend, settings.timeout, settings.max_pool_rebuilds)
-        config.stash[POOLS] = runner
-        config.add_cleanup(runner.close)
-    return runner
+            made = Pools(backend, settings.timeout, settings.max_pool_rebuilds)
+        config.stash[POOLS] = made
+        config.add_cleanup(made.close)
+    return made
 
 
 def pool_stats(config: pytest.Config, world_size: int) -> PoolStats | None:
@@ -460,18 +487,27 @@ def pool_stats(config: pytest.Config, world_size: int) -> PoolStats | None:
     return runner.stats.get(world_size) if isinstance(runner, Pools) else None
 
 
-def run_on_ranks(config: pytest.Config, world_size: int, fn: Callable[[RankContext, Any], Any], payload: Any) -> list:
+def run_on_ranks(
+    config: pytest.Config,
+    world_size: int,
+    fn: Callable[[RankContext, Any], Any],
+    payload: Any,
+    *,
+    failed: Callable[[Any], str | None] | None = None,
+) -> list:
     """Run module-level ``fn(ctx, payload)`` on every rank; results in rank order.
 
     Raises RankFailure (its ``str`` is the one-paragraph explanation: which rank,
     its traceback or "timed out after N s") on any rank's error, death or timeout.
     ``fn`` must be importable by its module name in the ranks (which share the
     parent's ``sys.path`` and working directory); ``payload`` and the results
-    must pickle.
+    must pickle. ``failed(result)``, when given, describes a result that is a
+    failure: once one rank returns one, the others get a short grace to finish
+    (they may be blocked in a collective the failed rank never joined).
     """
-    runner = _runner(config)
-    if isinstance(runner, LauncherGroup):
-        if world_size != runner.world_size:
-            raise RankFailure(f"torchrun's world size is {runner.world_size}; cannot run world size {world_size}")
-        return runner.run(fn, payload)
-    return runner.run(world_size, fn, payload)
+    ranks = runner(config)
+    if isinstance(ranks, LauncherGroup):
+        if world_size != ranks.world_size:
+            raise RankFailure(f"torchrun's world size is {ranks.world_size}; cannot run world size {world_size}")
+        return ranks.run(fn, payload)
+    return ranks.run(world_size, fn, payload, failed)

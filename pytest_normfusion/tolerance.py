@@ -51,6 +51,26 @@ TOLERANCES: dict[str, Bound] = {
         "reference pass on the 4-site models at world sizes 1, 2, 4 (docs/fusion-passes.md): at most 1.9 u "
         "in all (0.47 u per site, bf16 and fp16), 0 in fp32; the bound leaves 4x",
     ),
+    "allreduce_roundings_per_rank": Bound(
+        1,
+        "all-reduce: each rank past the first adds one rounding of a partial sum in the reduction "
+        "dtype (a ring rounds (ws-1) partial sums, a tree fewer); bounded by the reduction in "
+        "x.dtype, what NCCL does for bf16 (docs/allreduce-tolerance.md)",
+    ),
+    "allreduce_residual_roundings": Bound(
+        1, "all-reduce: adding the residual to the reduced sum is one more rounding (docs/allreduce-tolerance.md)"
+    ),
+    "reduced_sum_ulp": Bound(
+        3,
+        "all-reduce reduced in x.dtype: y is within 3 ulp of the norm of the candidate's own "
+        "returned residual_out (the fp32 sum it normalised is within half an ulp of it: y moves by "
+        "< 2.02 ulp before rounding); measured max 2 (docs/allreduce-tolerance.md)",
+    ),
+    "reduced_sum_ulp_double_rounding": Bound(
+        7,
+        "as reduced_sum_ulp with the input-dtype multiply: the rounded normalised x is within 3 ulp, "
+        "times w that is < 6 ulp of y, rounded: 7 (docs/allreduce-tolerance.md)",
+    ),
 }
 
 
@@ -91,6 +111,11 @@ class Tolerances:
         import torch
 
         return self["fusion_rel_per_site"] * sites * torch.finfo(dtype).eps / 2
+
+    def reduction_roundings(self, world_size: int, residual: bool) -> float:
+        """Roundings in the reduction dtype between the ranks' x (and r) and the pre-norm sum."""
+        extra = self["allreduce_residual_roundings"] if residual else 0.0
+        return self["allreduce_roundings_per_rank"] * (world_size - 1) + extra
 
 
 DEFAULT = Tolerances(TOLERANCES, {})

@@ -8,12 +8,30 @@ run checks the graph and compares the numbers with the original graph's.
 from __future__ import annotations
 
 import fnmatch
+import logging
+import os
 
 import pytest
 
 from pytest_normfusion import fusion, models, ops, pool, tracing
 from pytest_normfusion.plugin import SETTINGS
 from pytest_normfusion.session import Settings, default_world_sizes
+
+# importing torch._inductor's pattern matcher imports torch/utils/mkldnn.py, whose
+# torch.jit.script_method warns on every import path (torch 2.13): not the pass's doing
+pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit.script_method` is deprecated:DeprecationWarning")
+
+
+@pytest.fixture(autouse=True)
+def _quiet_torch_trace():
+    """torch's structured-trace logger records DEBUG lines that pytest captures and prints under
+    every failure, burying the graph diff; left alone when TORCH_TRACE asks for the trace."""
+    log = logging.getLogger("torch.__trace")
+    level = log.level
+    if "TORCH_TRACE" not in os.environ:
+        log.setLevel(logging.INFO)
+    yield
+    log.setLevel(level)
 
 
 def _models(settings: Settings) -> list[models.ModelSpec]:

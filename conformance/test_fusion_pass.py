@@ -15,7 +15,7 @@ import pytest
 
 from pytest_normfusion import fusion, models, ops, pool, tracing
 from pytest_normfusion.plugin import SETTINGS
-from pytest_normfusion.session import Settings, default_world_sizes
+from pytest_normfusion.session import Settings, default_world_sizes, resolve_device
 
 # importing torch._inductor's pattern matcher imports torch/utils/mkldnn.py, whose
 # torch.jit.script_method warns on every import path (torch 2.13): not the pass's doing
@@ -43,7 +43,7 @@ def _models(settings: Settings) -> list[models.ModelSpec]:
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """pass x model x (each tracer at world size 1, make_fx at each larger world size)."""
     settings = metafunc.config.stash[SETTINGS]
-    sizes = settings.world_sizes or default_world_sizes(settings.device)
+    sizes = settings.world_sizes or default_world_sizes(resolve_device(settings.device))
     runs = [(t, 1) for t in tracing.TRACERS if 1 in sizes] + [("make_fx", n) for n in sizes if n > 1]
     params = [
         pytest.param(p, m, t, n, id=f"{p.name}-{m.id}-{t}-ws{n}")

@@ -147,9 +147,8 @@ def check_graph(spec: ModelSpec, group_name: str, before: torch.fx.Graph, after:
     b, a = op_counts(before), op_counts(after.graph)
     expect = spec.expect
     fused = a["allreduce_rms_norm"] - b["allreduce_rms_norm"]
-    allowed = f"{expect.fused}" if not expect.optional else f"{expect.fused}..{expect.fused + expect.optional}"
     if not expect.fused <= fused <= expect.fused + expect.optional:
-        problems.append(f"{fused} allreduce_rms_norm nodes made, but should be {allowed} ({spec.why})")
+        problems.append(f"{fused} allreduce_rms_norm nodes made, but should be {expect.allowed} ({spec.why})")
     norms_before = b["rms_norm"] + b["fused_add_rms_norm"]
     norms_after = a["rms_norm"] + a["fused_add_rms_norm"]
     if norms_after != norms_before - fused:
@@ -162,7 +161,7 @@ def check_graph(spec: ModelSpec, group_name: str, before: torch.fx.Graph, after:
         problems.append(
             f"all_reduce nodes: {b['all_reduce']} before, {a['all_reduce']} after, but should be "
             f"{b['all_reduce'] - fused + kept} (each fused node replaces its all-reduce"
-            + (f"; {kept} stay for their other users)" if kept else ")")
+            + (f"; {kept} kept for other users)" if kept else ")")
         )
     for n in after.graph.nodes:
         if n.op == "call_function" and n.target in OP_NAMES and not n.users:

@@ -47,6 +47,11 @@ class Expectation:
     # fuse only if it keeps that all-reduce for the other user
     optional: int = 0
 
+    @property
+    def allowed(self) -> str:
+        """The fused-node count as text: ``4``, or ``3..4`` with optional nodes."""
+        return f"{self.fused}" if not self.optional else f"{self.fused}..{self.fused + self.optional}"
+
 
 @dataclasses.dataclass(frozen=True)
 class ModelSpec:

@@ -46,18 +46,21 @@ class Results:
         """Per pass and model: how its runs (tracers, world sizes) went and the fused-node count."""
         runs: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
         fused: dict[tuple[str, str], set[int]] = defaultdict(set)
-        expected: dict[tuple[str, str], int] = {}
+        expected: dict[tuple[str, str], str] = {}
         for rec in self.pass_records:
             key = (rec["pass"], rec["model"])
             runs[key][rec["status"]] += 1
             fused[key].add(rec["fused"])
             expected[key] = rec["expected"]
         columns = ("passed", "failed", "error")
-        lines = [f"{'pass':<20} {'model':<30} " + " ".join(f"{c:>6}" for c in columns) + "  fused nodes (expected)"]
+        width = max([4, *(len(p) for p, _ in runs)])
+        lines = [
+            f"{'pass':<{width}} {'model':<30} " + " ".join(f"{c:>6}" for c in columns) + "  fused nodes (expected)"
+        ]
         for key in sorted(runs):
             counts = " ".join(f"{runs[key][c]:>6}" for c in columns)
             made = ",".join(map(str, sorted(fused[key])))
-            lines.append(f"{key[0]:<20} {key[1]:<30} {counts}  {made} ({expected[key]})")
+            lines.append(f"{key[0]:<{width}} {key[1]:<30} {counts}  {made} ({expected[key]})")
         return lines
 
     def pool_lines(self) -> list[str]:

@@ -64,6 +64,15 @@ WRONG = [
         ],
     ),
     (
+        "StealsTheSecondUser",
+        "residual-second-user-bf16",
+        [
+            "all_reduce nodes: 4 before, 0 after, but should be 1 (each fused node replaces its all-reduce; 1 kept "
+            "for other users)",
+            "all_reduce output of site 3 (its second user) differs from the original graph's: *",
+        ],
+    ),
+    (
         "AppliesOneTwice",
         "gemma-plus-one-bf16",
         [
@@ -93,12 +102,14 @@ def test_wrong_passes_fail_with_graph_diff(run) -> None:
     passes = [f"--normfusion-pass=wrong_passes:{wrong}" for wrong, _, _ in WRONG]
     models = [f"--normfusion-case={model}" for _, model, _ in WRONG]
     result = run(*passes, *models, *ONE_RUN)
-    # does-nothing also fails the two other models that need fusing; drops-weight-bias and
-    # applies-one-twice fail both Gemma models; every pass leaves the fp32-weight model alone
-    result.assert_outcomes(failed=8, passed=8)
+    # does-nothing also fails the three other models that need fusing; drops-weight-bias and
+    # applies-one-twice fail both Gemma models; every pass but ignores-dtypes leaves the
+    # fp32-weight model alone, and all but steals-the-second-user the second-user model
+    result.assert_outcomes(failed=10, passed=15)
     sections = _failure_sections(result)
     names = {"DoesNothing": "does-nothing", "IgnoresDtypes": "ignores-dtypes"}
     names |= {"DropsWeightBias": "drops-weight-bias", "AppliesOneTwice": "applies-one-twice"}
+    names |= {"StealsTheSecondUser": "steals-the-second-user"}
     for wrong, model, lines in WRONG:
         pytest.LineMatcher(sections[f"{names[wrong]}-{model}-make_fx-ws1"]).fnmatch_lines(lines)
     assert "Captured log" not in result.stdout.str()  # torch's trace records would bury the diff

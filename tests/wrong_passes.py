@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import operator
+
 import torch
 
 from pytest_normfusion import ops
@@ -21,13 +23,17 @@ class DoesNothing:
         return 0
 
 
+def _any_dtypes(match) -> bool:
+    return True
+
+
 class IgnoresDtypes:
     """Fuses without the dtype rule: an fp32 weight reaches the bf16 fused kernel (NaN on FlashInfer 0.7.2)."""
 
     name = "ignores-dtypes"
 
     def __call__(self, gm):
-        return ReferencePass(check=lambda match: True)(gm)
+        return ReferencePass(check=_any_dtypes)(gm)
 
 
 class DropsWeightBias:
@@ -54,6 +60,32 @@ class AppliesOneTwice:
             if node.args[4] and weight is not None:
                 with gm.graph.inserting_before(node):
                     node.update_arg(2, gm.graph.call_function(torch.ops.aten.add.Tensor, (weight, 1.0)))
+        gm.recompile()
+
+
+class StealsTheSecondUser:
+    """Fuses an all-reduce that has another user too, and hands that user the fused residual_out
+    (the sum plus the residual) instead of the all-reduced sum."""
+
+    name = "steals-the-second-user"
+
+    def __call__(self, gm):
+        ReferencePass()(gm)
+        graph = gm.graph
+        for norm in graph.find_nodes(op="call_function", target=ops.fused_add_rms_norm):
+            reduced, residual, weight, eps = norm.args[:4]
+            if reduced.target is not ops.all_reduce or len(reduced.users) < 2:
+                continue
+            x, group_name = reduced.args
+            with graph.inserting_before(norm):
+                fused = graph.call_function(ops.allreduce_rms_norm, (x, residual, weight, eps, 0.0, group_name))
+                y, r_out = (graph.call_function(operator.getitem, (fused, i)) for i in (0, 1))
+            for user in list(norm.users):
+                user.replace_all_uses_with(y if user.args[1] == 0 else r_out)
+                graph.erase_node(user)
+            graph.erase_node(norm)
+            reduced.replace_all_uses_with(r_out)
+            graph.erase_node(reduced)
         gm.recompile()
 
 

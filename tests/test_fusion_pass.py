@@ -115,40 +115,46 @@ def test_wrong_passes_fail_with_graph_diff(run) -> None:
     assert "Captured log" not in result.stdout.str()  # torch's trace records would bury the diff
 
 
-def test_wrong_pass_fails_on_every_rank(run) -> None:
+def test_failures_on_ranks_name_the_ranks(run) -> None:
     result = run(
         "--normfusion-pass=wrong_passes:DropsWeightBias",
+        "--normfusion-pass=wrong_passes:Raises",
         "--normfusion-case=gemma-float-bf16",
         "--normfusion-world-sizes=2",
     )
-    result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines(
+    result.assert_outcomes(failed=2)
+    sections = _failure_sections(result)
+    pytest.LineMatcher(sections["drops-weight-bias-gemma-float-bf16-make_fx-ws2"]).fnmatch_lines(
         [
-            "*[[]failed] model gemma-float-bf16 [[]pass drops-weight-bias, tracer make_fx, world size 2]",
+            "[[]failed] model gemma-float-bf16 [[]pass drops-weight-bias, tracer make_fx, world size 2]",
             "rank 0,1: fused node 0 (*) has weight_bias=0, but should be 1",
             "rank 0,1: y (last site) differs from the original graph's*",
             "+%allreduce_rms_norm_default* = normfusion.allreduce_rms_norm(%arg7_1, None, %arg0_1, 1e-06, 0.0, '0')",
-            "*rerun: pytest --normfusion-pass=wrong_passes:DropsWeightBias --normfusion-seed=0 "
+            "seed 0; rerun: pytest --normfusion-pass=wrong_passes:DropsWeightBias --normfusion-seed=0 "
             "--normfusion-world-sizes=2 --normfusion-case=gemma-float-bf16",
         ]
     )
+    pytest.LineMatcher(sections["raises-gemma-float-bf16-make_fx-ws2"]).fnmatch_lines(
+        [
+            "[[]error] model gemma-float-bf16 [[]pass raises, tracer make_fx, world size 2]",
+            "rank 0,1: pass raises raised RuntimeError: pattern table is corrupt",
+        ]
+    )
+    assert "INTERNALERROR" not in result.stdout.str() + result.stderr.str()
 
 
 def test_raising_pass_fails_cleanly(run) -> None:
-    result = run(
-        "--normfusion-pass=wrong_passes:Raises",
-        "--normfusion-case=plain-bf16",
-        "--normfusion-world-sizes=1,2",
-        "-k",
-        "make_fx",
-    )
-    result.assert_outcomes(failed=2)
+    result = run("--normfusion-pass=wrong_passes:Raises", "--normfusion-case=plain-bf16", *ONE_RUN)
+    result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(
         [
-            "*[[]error] model plain-bf16 [[]pass raises, tracer make_fx, world size 1]",
+            "[[]error] model plain-bf16 [[]pass raises, tracer make_fx, world size 1]",
             "pass raises raised RuntimeError: pattern table is corrupt",
-            "*[[]error] model plain-bf16 [[]pass raises, tracer make_fx, world size 2]",
-            "rank 0,1: pass raises raised RuntimeError: pattern table is corrupt",
+            "Traceback (most recent call last):",
+            "*in __call__",
+            "RuntimeError: pattern table is corrupt",
+            "graph before -> after:",
+            "(the pass left the graph unchanged)",
         ]
     )
     assert "INTERNALERROR" not in result.stdout.str() + result.stderr.str()

@@ -68,6 +68,8 @@ def trace_compile(model: torch.nn.Module, inputs: Sequence[torch.Tensor]) -> tup
         record._boxed_call = True  # type: ignore[attr-defined]
         return record
 
+    # every model shares the flat function's code object: without a reset, dynamo would hit its
+    # recompile limit after a few models and run them eagerly, capturing nothing
     torch._dynamo.reset()
     backend = aot_autograd(fw_compiler=capture, decompositions=_decompositions())
     compiled = torch.compile(_as_flat_function(model), backend=backend, fullgraph=True, dynamic=False)

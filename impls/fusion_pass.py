@@ -44,6 +44,7 @@ def dtype_rule(match: pm.Match) -> bool:
 
 
 def _dtype(node: object) -> torch.dtype | None:
+    """The dtype of a matched node's (fake) value."""
     value = node.meta.get("val") if isinstance(node, torch.fx.Node) else node
     return value.dtype if isinstance(value, torch.Tensor) else None
 
@@ -57,8 +58,8 @@ def _scaled(weight: torch.Tensor | None, scale: str) -> torch.Tensor | None:
     return weight
 
 
-def _patterns(group_name: str, eps: float, scale: str) -> list[tuple[Callable, Callable, list, dict]]:
-    """(search, replace, example inputs, scalar workaround) for both residual forms of one scale."""
+def _patterns(group_name: str, eps: float, scale: str) -> list[tuple[Callable, Callable, list]]:
+    """(search, replace, example inputs) for both residual forms of one weight scale."""
     bias = 0.0 if scale == "plain" else 1.0
 
     def search_plain(x, weight):

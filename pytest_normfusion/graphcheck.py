@@ -38,14 +38,27 @@ _CONVERSIONS = {
 _ADDS = {torch.ops.aten.add.Tensor, torch.ops.aten.add.Scalar, operator.add}
 
 
+def _overload(node: Any) -> Any:
+    """The op overload a node calls (a packet such as ``torch.ops.normfusion.rms_norm`` means its default)."""
+    if not isinstance(node, torch.fx.Node) or node.op != "call_function":
+        return None
+    target = node.target
+    return getattr(target, "default", None) if isinstance(target, torch._ops.OpOverloadPacket) else target
+
+
+def op_name(node: Any) -> str | None:
+    """``"rms_norm"`` etc. for a node calling an op of the set, else None."""
+    return OP_NAMES.get(_overload(node))
+
+
 def op_counts(graph: torch.fx.Graph) -> Counter[str]:
     """How many nodes of each op of the set ``graph`` has."""
-    return Counter(OP_NAMES[n.target] for n in graph.nodes if n.op == "call_function" and n.target in OP_NAMES)
+    return Counter(name for name in map(op_name, graph.nodes) if name)
 
 
 def arguments(node: torch.fx.Node) -> dict[str, Any]:
     """The node's arguments by schema name, defaults filled in (tracers drop defaulted ones)."""
-    schema = node.target._schema
+    schema = _overload(node)._schema
     bound: dict[str, Any] = {}
     for i, arg in enumerate(schema.arguments):
         if i < len(node.args):
@@ -68,9 +81,8 @@ def node_lines(graph: torch.fx.Graph) -> list[str]:
         if n.op == "placeholder":
             continue
         args = ", ".join([*(fmt(a) for a in n.args), *(f"{k}={fmt(v)}" for k, v in n.kwargs.items())])
-        target = OP_NAMES.get(n.target) or getattr(n.target, "__name__", str(n.target))
-        if n.op == "call_function" and n.target in OP_NAMES:
-            target = "normfusion." + target
+        target = op_name(n)
+        target = f"normfusion.{target}" if target else getattr(n.target, "__name__", str(n.target))
         lines.append(f"%{n.name} = {target}({args})" if n.op != "output" else f"return {args}")
     return lines
 
@@ -136,7 +148,7 @@ def _fused_node_problems(i: int, node: torch.fx.Node, spec: ModelSpec, group_nam
             "(input and weight dtypes must match; such sites must stay unfused)"
         )
     x = args["x"]
-    if isinstance(x, torch.fx.Node) and x.target is ops.all_reduce:
+    if op_name(x) == "all_reduce":
         problems.append(f"{where} reads the output of all_reduce %{x.name}: the sum would be reduced twice")
     return problems
 
@@ -164,9 +176,9 @@ def check_graph(spec: ModelSpec, group_name: str, before: torch.fx.Graph, after:
             + (f"; {kept} kept for other users)" if kept else ")")
         )
     for n in after.graph.nodes:
-        if n.op == "call_function" and n.target in OP_NAMES and not n.users:
-            problems.append(f"%{n.name} = normfusion.{OP_NAMES[n.target]} has no users (left dangling)")
-    fused_nodes = [n for n in after.graph.nodes if n.op == "call_function" and n.target is ops.allreduce_rms_norm]
+        if op_name(n) and not n.users:
+            problems.append(f"%{n.name} = normfusion.{op_name(n)} has no users (left dangling)")
+    fused_nodes = [n for n in after.graph.nodes if op_name(n) == "allreduce_rms_norm"]
     for i, node in enumerate(fused_nodes):
         problems += _fused_node_problems(i, node, spec, group_name)
     return problems

@@ -68,6 +68,19 @@ def test_the_reference_rewrite_passes_every_check() -> None:
     assert problems == [] and 0 < metrics["rel_diff"] <= metrics["rel_bound"]  # the (1 + w) rounding is gone
 
 
+def test_fused_nodes_calling_the_op_packet_count_too() -> None:
+    spec, gm, graph_inputs = _traced("residual-bf16")
+    original = copy.deepcopy(gm)
+    reference(gm)
+    for node in gm.graph.nodes:
+        if graphcheck.op_name(node) == "allreduce_rms_norm":
+            node.target = torch.ops.normfusion.allreduce_rms_norm  # the packet, as dynamo-level graphs hold it
+    gm.recompile()
+    graphcheck.fill_dtypes(gm, graph_inputs)
+    assert graphcheck.op_counts(gm.graph)["allreduce_rms_norm"] == 4
+    assert graphcheck.check_graph(spec, "", original.graph, gm) == []
+
+
 def test_numeric_check_reports_the_relative_difference_and_the_worst_element() -> None:
     spec = models.model_spec("plain-bf16")
     want = (torch.ones(2, 2, dtype=torch.bfloat16), torch.ones(2, 2, dtype=torch.bfloat16))

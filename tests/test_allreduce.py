@@ -243,3 +243,21 @@ def test_repro_line_of_a_distributed_case_reruns_it_alone(pytester: pytest.Pytes
     again = pytester.runpytest_subprocess("-p", "no:cacheprovider", *argv[1:])
     again.assert_outcomes(failed=1, skipped=1)
     again.stdout.fnmatch_lines([f"[[]failed] {case} [[]impl residual-on-every-rank]", "*rank(s) 0, 1 of 2 failed:"])
+
+
+@pytest.mark.usefixtures("candidates_on_path")
+def test_rebuild_cap_is_named_in_the_summary(pytester: pytest.Pytester) -> None:
+    result = pytester.runpytest_subprocess(
+        "-p",
+        "no:cacheprovider",
+        "--normfusion-impl=dist_candidates:ExitsOnRankOne",
+        "--normfusion-case=allreduce_rms_norm-ws2-bf16-w_bf16-bias0-T1xH4096-*-contiguous-*-residual",
+        "--normfusion-max-pool-rebuilds=1",
+    )
+    result.assert_outcomes(failed=3, skipped=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*the world size 2 pool failed 2 times; the cap is 1 rebuilds (--normfusion-max-pool-rebuilds)*",
+            "rank pool ws2: hit the rebuild cap (--normfusion-max-pool-rebuilds); its later cases failed unrun",
+        ]
+    )

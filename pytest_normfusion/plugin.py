@@ -224,16 +224,20 @@ def pytest_report_header(config: pytest.Config) -> list[str] | None:
         return None
     import torch
 
-    from pytest_normfusion.session import resolve_device
+    from pytest_normfusion.pool import backend_for, torchrun_env
+    from pytest_normfusion.session import default_world_sizes, resolve_device
 
     settings = config.stash[SETTINGS]
     device = resolve_device(settings.device)
     where = torch.cuda.get_device_name() if device == "cuda" else "cpu"
     names = ", ".join(f"{c.name} ({c.spec})" for c in settings.candidates)
+    world_sizes = settings.world_sizes or default_world_sizes(device)
+    ranks = "torchrun's group" if torchrun_env() else f"rank pools, timeout {settings.timeout:g} s"
     return [
         f"normfusion: impls {names}",
         f"normfusion: device {where}, torch {torch.__version__}, seed {settings.seed}, "
         f"matrix {'full' if settings.full else 'quick'}, dtypes {','.join(settings.dtypes)}",
+        f"normfusion: world sizes {','.join(map(str, world_sizes))} over {backend_for(device)} ({ranks})",
     ]
 
 

@@ -253,7 +253,8 @@ def pytest_report_header(config: pytest.Config) -> list[str] | None:
         return None
     import torch
 
-    from pytest_normfusion.session import resolve_device
+    from pytest_normfusion.pool import backend_for, torchrun_env
+    from pytest_normfusion.session import default_world_sizes, resolve_device
 
     settings = config.stash[SETTINGS]
     device = resolve_device(settings.device)
@@ -263,10 +264,13 @@ def pytest_report_header(config: pytest.Config) -> list[str] | None:
         lines.append("normfusion: impls " + ", ".join(f"{c.name} ({c.spec})" for c in settings.candidates))
     if settings.runs_suite("passes"):
         lines.append("normfusion: passes " + ", ".join(f"{p.name} ({p.spec})" for p in settings.passes))
+    world_sizes = settings.world_sizes or default_world_sizes(device)
+    ranks = "torchrun's group" if torchrun_env() else f"rank pools, timeout {settings.timeout:g} s"
     return [
         *lines,
         f"normfusion: device {where}, torch {torch.__version__}, seed {settings.seed}, "
         f"matrix {'full' if settings.full else 'quick'}, dtypes {','.join(settings.dtypes)}",
+        f"normfusion: world sizes {','.join(map(str, world_sizes))} over {backend_for(device)} ({ranks})",
     ]
 
 

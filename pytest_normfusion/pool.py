@@ -47,9 +47,9 @@ if TYPE_CHECKING:
 # Set in every rank before torch loads: NVLink SHARP (multicast) needs fabric
 # setup that shared CI hosts do not have; NCCL and symmetric memory fall back.
 RANK_ENV = {"NCCL_NVLS_ENABLE": "0", "TORCH_SYMM_MEM_DISABLE_MULTICAST": "1"}
-# Spawning imports torch in every rank: 2.5 s for 2 ranks, 5 s for 4 on 2 busy
-# cores (measured); a start that takes longer than this (or the job timeout,
-# whichever is larger) is reported as a hang.
+# Spawning imports torch in every rank: 3.5-5.6 s for 2 ranks, 8-10 s for 4 on 2
+# busy cores (measured, docs/world-sizes.md); a start that takes longer than this
+# (or the job timeout, whichever is larger) is reported as a hang.
 START_TIMEOUT_S = 120.0
 # After one rank failed, how long the others may take to finish the job before
 # they are taken to be blocked in a collective with it.
@@ -401,7 +401,11 @@ class Pools:
                 f"the world size {world_size} pool failed {stats.rebuilds} times; the cap is "
                 f"{self.max_rebuilds} rebuilds (--normfusion-max-pool-rebuilds), so it is not started again"
             )
-        self.pools[world_size] = pool = RankPool(world_size, self.backend, self.timeout_s, stats)
+        try:
+            self.pools[world_size] = pool = RankPool(world_size, self.backend, self.timeout_s, stats)
+        except RankFailure:
+            stats.rebuilds += 1  # a pool that cannot start counts against the cap too
+            raise
         return pool
 
     def run(

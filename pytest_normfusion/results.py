@@ -72,7 +72,11 @@ class Results:
                 dispatch[rec["world_size"]].append(rec["dispatch_ms"])
             if "pool_spawn_s" in rec:
                 spawns[rec["world_size"]].append(rec["pool_spawn_s"])
-        lines = []
+        capped = sorted({rec["world_size"] for rec in self.records if rec.get("pool_capped")})
+        lines = [
+            f"rank pool ws{ws}: hit the rebuild cap (--normfusion-max-pool-rebuilds); its later cases failed unrun"
+            for ws in capped
+        ]
         for ws in sorted(dispatch):
             ms = sorted(dispatch[ws])
             started = ", ".join(f"{s:g} s" for s in spawns[ws])

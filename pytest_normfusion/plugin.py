@@ -14,6 +14,7 @@ import pytest
 from pytest_normfusion.loading import LoadError
 
 IMPL_OPTION = "--normfusion-impl"
+PASS_OPTION = "--normfusion-pass"
 DTYPES_OPTION = "--normfusion-dtypes"
 SEED_OPTION = "--normfusion-seed"
 QUICK_OPTION = "--normfusion-quick"
@@ -27,6 +28,12 @@ XFAIL_STRICT_OPTION = "--normfusion-xfail-strict"
 CASE_TIMEOUT_OPTION = "--normfusion-case-timeout"
 HYPOTHESIS_OPTION = "--normfusion-hypothesis"
 HYPOTHESIS_PROFILES = ("ci", "certify")
+WORLD_SIZES_OPTION = "--normfusion-world-sizes"
+TIMEOUT_OPTION = "--normfusion-timeout"
+REBUILDS_OPTION = "--normfusion-max-pool-rebuilds"
+
+# the fusion-pass suite's module in conformance/; every other module there certifies impls
+PASS_SUITE_MODULE = "test_fusion_pass.py"
 
 SETTINGS = pytest.StashKey["Settings"]()
 RESULTS = pytest.StashKey["Results"]()
@@ -51,6 +58,16 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="NAME",
         help="candidate to certify: entry point name (group pytest_normfusion.impls) or module:attr "
         "(an instance, a class or a zero-argument factory); repeat for several. Default: reference.",
+    )
+    group.addoption(
+        PASS_OPTION,
+        action="append",
+        dest="normfusion_pass",
+        default=[],
+        metavar="NAME",
+        help="fusion pass to certify: entry point name (group pytest_normfusion.passes) or module:attr "
+        "(a callable rewriting a torch.fx.GraphModule in place, or a class or factory of one); repeat "
+        "for several. Alone (without an impl) it runs only the fusion-pass suite. Default: reference.",
     )
     group.addoption(
         DTYPES_OPTION,
@@ -133,7 +150,28 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="run the property-based layer (needs hypothesis) with profile ci (few examples) or certify "
         "(many). Default: off; the option alone means ci.",
     )
+    group.addoption(
+        WORLD_SIZES_OPTION,
+        dest="normfusion_world_sizes",
+        metavar="LIST",
+        help="world sizes for all-reduce cases, comma-separated (e.g. 1,2,4,8), or auto. "
+        "Default: auto (1,2,4 on CPU over gloo; 1,2,4,8 up to the GPU count on CUDA; torchrun's under torchrun).",
+    )
+    group.addoption(
+        TIMEOUT_OPTION,
+        dest="normfusion_timeout",
+        metavar="SECONDS",
+        help="how long one distributed case may run on its ranks before it fails as hung. Default: 60.",
+    )
+    group.addoption(
+        REBUILDS_OPTION,
+        dest="normfusion_max_pool_rebuilds",
+        metavar="N",
+        help="how often a world size's rank pool is rebuilt after a rank died or hung before its "
+        "remaining cases fail at once. Default: 4.",
+    )
     parser.addini("normfusion_impl", type="linelist", help="default for " + IMPL_OPTION)
+    parser.addini("normfusion_pass", type="linelist", help="default for " + PASS_OPTION)
     parser.addini("normfusion_dtypes", default="fp16,bf16,fp32", help="default for " + DTYPES_OPTION)
     parser.addini("normfusion_seed", default="0", help="default for " + SEED_OPTION)
     parser.addini("normfusion_matrix", default="quick", help="quick or full")
@@ -144,6 +182,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("normfusion_xfail_strict", type="bool", default=False, help="default for " + XFAIL_STRICT_OPTION)
     parser.addini("normfusion_case_timeout", default="120", help="default for " + CASE_TIMEOUT_OPTION)
     parser.addini("normfusion_hypothesis", default="", help="default for " + HYPOTHESIS_OPTION + " (ci, certify)")
+    parser.addini("normfusion_world_sizes", default="auto", help="default for " + WORLD_SIZES_OPTION)
+    parser.addini("normfusion_timeout", default="60", help="default for " + TIMEOUT_OPTION)
+    parser.addini("normfusion_max_pool_rebuilds", default="4", help="default for " + REBUILDS_OPTION)
 
 
 def _option(config: pytest.Config, name: str) -> str:
@@ -171,12 +212,14 @@ def _case_timeout(value: str) -> float:
     return seconds
 
 
+@pytest.hookimpl(trylast=True)  # after the terminal plugin's, so a torchrun rank can silence it
 def pytest_configure(config: pytest.Config) -> None:
     from pytest_normfusion import expectations, matrix
     from pytest_normfusion.results import Results
-    from pytest_normfusion.session import Settings, load_candidates, parse_seed
+    from pytest_normfusion.session import Settings, load_candidates, load_passes, parse_seed, parse_world_sizes
 
     impl_specs = config.getoption("normfusion_impl") or config.getini("normfusion_impl")
+    pass_specs = config.getoption("normfusion_pass") or config.getini("normfusion_pass")
     try:
         dtypes = matrix.parse_dtypes(_option(config, "dtypes"))
     except ValueError as exc:
@@ -205,9 +248,16 @@ def pytest_configure(config: pytest.Config) -> None:
         )
     except expectations.ExpectationError as exc:
         raise pytest.UsageError(str(exc)) from None
-    if impl_specs:
+    settings.world_sizes = parse_world_sizes(str(_option(config, "world_sizes")))
+    settings.timeout = _positive(TIMEOUT_OPTION, _option(config, "timeout"), float)
+    settings.max_pool_rebuilds = _positive(REBUILDS_OPTION, _option(config, "max_pool_rebuilds"), int, zero=True)
+    settings.pass_specs = list(pass_specs)
+    if impl_specs or pass_specs:
         try:
-            settings._candidates = load_candidates(impl_specs)
+            if impl_specs:
+                settings._candidates = load_candidates(impl_specs)
+            if pass_specs:
+                settings._passes = load_passes(pass_specs)
         except LoadError as exc:
             raise pytest.UsageError(str(exc)) from None
         if config.args_source != pytest.Config.ArgsSource.ARGS:
@@ -215,6 +265,26 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[SETTINGS] = settings
     config.stash[RESULTS] = results = Results(lambda: [c.name for c in settings.candidates])
     config.pluginmanager.register(results, "normfusion-results")
+    if "WORLD_SIZE" in os.environ and "RANK" in os.environ:
+        # torchrun: every rank runs the suite and rank 0 reports (it gathers every rank's
+        # outcomes); all join the group now, so that they also leave together
+        from pytest_normfusion import pool
+
+        pool.runner(config)
+        if os.environ["RANK"] != "0":
+            config.pluginmanager.unregister(name="terminalreporter")
+
+
+def _positive(option: str, value: str, kind: type, zero: bool = False):
+    """``value`` as a positive ``kind`` (or zero when allowed); pytest.UsageError naming the form otherwise."""
+    try:
+        number = kind(value)
+    except ValueError:
+        number = -1
+    if number < 0 or (number == 0 and not zero):
+        form = "a non-negative integer" if kind is int else "a positive number of seconds"
+        raise pytest.UsageError(f"{option}={value!r}: expected {form}")
+    return number
 
 
 def _share_cores(workers: int) -> None:
@@ -231,11 +301,11 @@ def pytest_configure_node(node) -> None:  # xdist: every worker uses the control
 
 
 def _active(config: pytest.Config) -> bool:
-    """The suite is in this run: an impl was named, or conformance/ is being collected."""
+    """The suite is in this run: an impl or a pass was named, or conformance/ is being collected."""
     settings = config.stash.get(SETTINGS, None)
     if settings is None:
         return False
-    if settings.impl_specs:
+    if settings.impl_specs or settings.pass_specs:
         return True
     suite = conformance_dir()
     return any(suite == p or suite in p.parents for p in (Path(a.split("::")[0]).resolve() for a in config.args))
@@ -247,6 +317,15 @@ def pytest_collect_directory(path: Path, parent: pytest.Collector) -> pytest.Col
     if path == conformance_dir():
         return pytest.Dir.from_parent(parent, path=path)
     return None
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """Only the suites asked for: a pass alone runs the pass suite, an impl alone the impl suite."""
+    settings = config.stash.get(SETTINGS, None)
+    if settings is None or collection_path.suffix != ".py" or collection_path.parent != conformance_dir():
+        return None
+    suite = "passes" if collection_path.name == PASS_SUITE_MODULE else "impls"
+    return None if settings.runs_suite(suite) else True
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -298,28 +377,41 @@ def pytest_report_header(config: pytest.Config) -> list[str] | None:
         return None
     import torch
 
-    from pytest_normfusion.session import resolve_device
+    from pytest_normfusion.pool import backend_for, torchrun_env
+    from pytest_normfusion.session import default_world_sizes, resolve_device
 
     settings = config.stash[SETTINGS]
     device = resolve_device(settings.device)
     where = torch.cuda.get_device_name() if device == "cuda" else "cpu"
-    names = ", ".join(f"{c.name} ({c.spec})" for c in settings.candidates)
+    lines = []
+    if settings.runs_suite("impls"):
+        lines.append("normfusion: impls " + ", ".join(f"{c.name} ({c.spec})" for c in settings.candidates))
+    if settings.runs_suite("passes"):
+        lines.append("normfusion: passes " + ", ".join(f"{p.name} ({p.spec})" for p in settings.passes))
+    world_sizes = settings.world_sizes or default_world_sizes(device)
+    ranks = "torchrun's group" if torchrun_env() else f"rank pools, timeout {settings.timeout:g} s"
     return [
-        f"normfusion: impls {names}",
+        *lines,
         f"normfusion: device {where}, torch {torch.__version__}, seed {settings.seed}, "
         f"matrix {'full' if settings.full else 'quick'}, dtypes {','.join(settings.dtypes)}",
+        f"normfusion: world sizes {','.join(map(str, world_sizes))} over {backend_for(device)} ({ranks})",
     ]
 
 
 def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
     results = config.stash.get(RESULTS, None)
-    if results is None or not results.records:
+    if results is None:
         return
-    terminalreporter.section("normfusion conformance")
-    for line in results.table():
-        terminalreporter.write_line(line)
+    if results.records:
+        terminalreporter.section("normfusion conformance")
+        for line in results.table() + results.pool_lines():
+            terminalreporter.write_line(line)
     for line in results.xpassed():
         terminalreporter.write_line(line)
+    if results.pass_records:
+        terminalreporter.section("normfusion fusion passes")
+        for line in results.pass_table():
+            terminalreporter.write_line(line)
     written = config.stash.get(REPORT, None)
     if written:
         terminalreporter.write_line("normfusion: certificate written to " + " and ".join(str(p) for p in written))

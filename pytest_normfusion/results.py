@@ -70,17 +70,26 @@ def crashed_record(report: pytest.TestReport, impl_names: list[str]) -> dict[str
     }
 
 
+def pass_record_of(report: pytest.TestReport) -> dict[str, Any] | None:
+    """The fusion-pass record a test attached (see conformance/test_fusion_pass.py)."""
+    return next((dict(v) for name, v in report.user_properties if name == "normfusion_pass"), None)
+
+
 class Results:
     """Collects one record per case from the reports (xdist workers' included)."""
 
     def __init__(self, impl_names: Callable[[], list[str]]) -> None:
         self.records: list[dict[str, Any]] = []
         self.impl_names = impl_names  # called only when a worker crashed
+        self.pass_records: list[dict[str, Any]] = []
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         rec = None
         if report.when == "call" or (report.when == "setup" and not report.passed):  # one per test
             rec = record_of(report)
+            pass_rec = pass_record_of(report)
+            if pass_rec is not None:
+                self.pass_records.append(pass_rec)
         elif report.when == "???" and report.failed:  # xdist's report for a test its worker crashed in
             rec = crashed_record(report, self.impl_names())
         if rec is not None:
@@ -93,6 +102,50 @@ class Results:
             for r in self.records
             if r["status"] == "xpassed"
         ]
+
+    def pass_table(self) -> list[str]:
+        """Per pass and model: how its runs (tracers, world sizes) went and the fused-node count."""
+        runs: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
+        fused: dict[tuple[str, str], set[int]] = defaultdict(set)
+        expected: dict[tuple[str, str], str] = {}
+        for rec in self.pass_records:
+            key = (rec["pass"], rec["model"])
+            runs[key][rec["status"]] += 1
+            fused[key].add(rec["fused"])
+            expected[key] = rec["expected"]
+        columns = ("passed", "failed", "error")
+        width = max([4, *(len(p) for p, _ in runs)])
+        lines = [
+            f"{'pass':<{width}} {'model':<30} " + " ".join(f"{c:>6}" for c in columns) + "  fused nodes (expected)"
+        ]
+        for key in sorted(runs):
+            counts = " ".join(f"{runs[key][c]:>6}" for c in columns)
+            made = ",".join(map(str, sorted(fused[key])))
+            lines.append(f"{key[0]:<{width}} {key[1]:<30} {counts}  {made} ({expected[key]})")
+        return lines
+
+    def pool_lines(self) -> list[str]:
+        """Per world size: pool spawns (and their seconds), cases, median dispatch overhead per case."""
+        spawns: dict[int, list[float]] = defaultdict(list)
+        dispatch: dict[int, list[float]] = defaultdict(list)
+        for rec in self.records:
+            if "dispatch_ms" in rec:
+                dispatch[rec["world_size"]].append(rec["dispatch_ms"])
+            if "pool_spawn_s" in rec:
+                spawns[rec["world_size"]].append(rec["pool_spawn_s"])
+        capped = sorted({rec["world_size"] for rec in self.records if rec.get("pool_capped")})
+        lines = [
+            f"rank pool ws{ws}: hit the rebuild cap (--normfusion-max-pool-rebuilds); its later cases failed unrun"
+            for ws in capped
+        ]
+        for ws in sorted(dispatch):
+            ms = sorted(dispatch[ws])
+            started = ", ".join(f"{s:g} s" for s in spawns[ws])
+            lines.append(
+                f"rank pool ws{ws}: {len(spawns[ws])} spawn(s) ({started or 'before the first recorded case'}), "
+                f"{len(ms)} cases, dispatch overhead median {ms[len(ms) // 2]:.2f} ms, max {ms[-1]:.2f} ms"
+            )
+        return lines
 
     def table(self) -> list[str]:
         """Per impl: op x dtype x weight dtype x weight_bias (x world size) counts and profiles."""

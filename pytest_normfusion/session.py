@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from pytest_normfusion import expectations, matrix
-from pytest_normfusion.loading import Candidate, LoadError, load_candidate
+from pytest_normfusion.loading import Candidate, FusionPassCandidate, LoadError, load_candidate, load_pass
 from pytest_normfusion.results import RECORD
 
 DEFAULT_SEED = 0
@@ -35,7 +35,12 @@ class Settings:
     case_timeout: float = DEFAULT_CASE_TIMEOUT  # seconds a case may run; 0 turns the limit off
     hypothesis: str | None = None  # property-layer profile (ci | certify), None: off
     resolved_device: str = "cpu"  # what auto became, set once the session starts
+    world_sizes: tuple[int, ...] | None = None  # None: the default for the device (see default_world_sizes)
+    timeout: float = 60.0  # seconds a distributed job may take before its ranks count as hung
+    max_pool_rebuilds: int = 4  # pools of one world size torn down after failures before giving up
     _candidates: list[Candidate] | None = None
+    pass_specs: list[str] = dataclasses.field(default_factory=list)  # --normfusion-pass, as given
+    _passes: list[FusionPassCandidate] | None = None
 
     @property
     def candidates(self) -> list[Candidate]:
@@ -43,6 +48,25 @@ class Settings:
         if self._candidates is None:
             self._candidates = load_candidates(self.impl_specs or ["reference"])
         return self._candidates
+
+    @property
+    def passes(self) -> list[FusionPassCandidate]:
+        """The fusion passes, loaded on first use (default: the reference pass)."""
+        if self._passes is None:
+            self._passes = load_passes(self.pass_specs or ["reference"])
+        return self._passes
+
+    def runs_suite(self, suite: str) -> bool:
+        """Whether the ``impls`` or ``passes`` suite runs: the one named, both when neither is."""
+        named = {"impls": bool(self.impl_specs), "passes": bool(self.pass_specs)}
+        return named[suite] or not any(named.values())
+
+    def pass_repro(self, fusion_pass: FusionPassCandidate, model_id: str, world_size: int = 1) -> str:
+        """One command that re-runs one test model (every tracer, or one world size)."""
+        args = ["pytest", f"--normfusion-pass={fusion_pass.spec}", f"--normfusion-seed={self.seed}"]
+        if world_size > 1:
+            args.append(f"--normfusion-world-sizes={world_size}")
+        return shlex.join([*args, f"--normfusion-case={model_id}"])
 
     def select(self, cases: Iterable[matrix.Case], full_cases: Iterable[matrix.Case]) -> list[matrix.Case]:
         """The matrix's cases; with ``--normfusion-case``, the matching ones of the full matrix."""
@@ -67,6 +91,35 @@ class Settings:
         return shlex.join([*self._rerun(candidate), f"--normfusion-hypothesis={self.hypothesis}", "-k", test_id])
 
 
+def default_world_sizes(device: str) -> tuple[int, ...]:
+    """Under torchrun its world size; else 1,2,4 on the CPU, and 1,2,4,8 up to the GPU count on CUDA."""
+    from pytest_normfusion.pool import torchrun_env
+
+    launched = torchrun_env()
+    if launched is not None:
+        return (launched[1],)
+    if device != "cuda":
+        return (1, 2, 4)
+    import torch
+
+    return tuple(n for n in matrix.WORLD_SIZES if n <= max(1, torch.cuda.device_count()))
+
+
+def parse_world_sizes(value: str) -> tuple[int, ...] | None:
+    """``"1,2,4"`` -> ``(1, 2, 4)`` sorted; ``auto`` -> None; raises pytest.UsageError naming the form."""
+    if value.strip() == "auto":
+        return None
+    try:
+        sizes = sorted({int(v) for v in value.split(",") if v.strip()})
+    except ValueError:
+        sizes = []
+    if not sizes or sizes[0] < 1:
+        raise pytest.UsageError(
+            f"--normfusion-world-sizes={value!r}: expected positive integers separated by commas (e.g. 1,2,4,8) or auto"
+        )
+    return tuple(sizes)
+
+
 def load_candidates(specs: list[str]) -> list[Candidate]:
     """Load every spec; two candidates of one name are an error (their ids would collide)."""
     candidates = [load_candidate(spec) for spec in specs]
@@ -75,6 +128,16 @@ def load_candidates(specs: list[str]) -> list[Candidate]:
     if twice:
         raise LoadError(f"impl name {', '.join(twice)} given twice; certify each impl once")
     return candidates
+
+
+def load_passes(specs: list[str]) -> list[FusionPassCandidate]:
+    """Load every pass spec; two passes of one name are an error (their ids would collide)."""
+    passes = [load_pass(spec) for spec in specs]
+    names = [p.name for p in passes]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise LoadError(f"pass name {', '.join(twice)} given twice; certify each pass once")
+    return passes
 
 
 def parse_seed(value: str) -> int:

@@ -494,8 +494,10 @@ def world_size_unavailable(config: pytest.Config, world_size: int) -> str | None
     from pytest_normfusion.plugin import SETTINGS
 
     launched = torchrun_env()
-    if launched is not None and launched[1] != world_size:
-        return f"pytest runs under torchrun with world size {launched[1]}; this case needs {world_size}"
+    if launched is not None:  # torchrun placed the ranks (on several nodes, maybe): no GPU count here
+        if launched[1] != world_size:
+            return f"pytest runs under torchrun with world size {launched[1]}; this case needs {world_size}"
+        return None
     settings = config.stash[SETTINGS]
     if settings.resolved_device == "cuda":
         import torch

@@ -234,7 +234,7 @@ def test_repro_line_of_a_distributed_case_reruns_it_alone(pytester: pytest.Pytes
         "no:cacheprovider",
         "--normfusion-impl=dist_candidates:ResidualOnEveryRank",
         "--normfusion-seed=7",
-        "--normfusion-case=allreduce_rms_norm-ws2-fp16-*-T7xH67-*",
+        "--normfusion-case=allreduce_rms_norm-ws2-fp16-w_fp16-bias0-T7xH67-*-strided-*",
     )
     line = next(ln for ln in first.outlines if ln.startswith("seed 7; rerun: ") and ln.endswith(case))
     argv = shlex.split(line.split("rerun: ", 1)[1])

@@ -1,4 +1,7 @@
-"""The rank pool: reuse, failures of every kind, the rebuild cap, no leaked processes, xdist, torchrun."""
+"""The rank pool: reuse, failures of every kind, no leaked processes, xdist, torchrun, import paths.
+
+The rebuild cap is tested through the suite, in test_allreduce.py.
+"""
 
 from __future__ import annotations
 
@@ -154,28 +157,6 @@ def test_after(pytestconfig):
     )
     durations = {c.get("name"): float(c.get("time")) for c in ET.parse(pytester.path / "report.xml").iter("testcase")}
     assert timeout <= durations["test_hang"] < 2 * timeout
-
-
-def test_rebuild_cap_fails_later_cases_at_once(pytester: pytest.Pytester) -> None:
-    _inner(
-        pytester,
-        """
-import pytest
-from jobs import exit_on_rank_one, run_on_ranks, which_rank
-
-@pytest.mark.parametrize("i", range(2))
-def test_exit(pytestconfig, i):
-    run_on_ranks(pytestconfig, 2, exit_on_rank_one, None)
-
-def test_after(pytestconfig):
-    run_on_ranks(pytestconfig, 2, which_rank, None)
-""",
-    )
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--normfusion-max-pool-rebuilds=1")
-    result.assert_outcomes(failed=3)
-    result.stdout.fnmatch_lines(
-        ["*RankFailure: the world size 2 pool failed 2 times; the cap is 1 rebuilds (--normfusion-max-pool-rebuilds)*"]
-    )
 
 
 def test_no_rank_process_outlives_the_session(pytester: pytest.Pytester) -> None:

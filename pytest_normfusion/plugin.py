@@ -346,7 +346,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     from pytest_normfusion.expectations import NormfusionWarning, unmatched_warning
     from pytest_normfusion.session import prepare, unselected
 
-    dropped = unselected(items, config.stash[SETTINGS])
+    dropped = unselected(items, config.stash[SETTINGS], conformance_dir())
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         gone = set(dropped)

@@ -7,6 +7,7 @@ import fnmatch
 import random
 import shlex
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -206,19 +207,24 @@ def prepare(items: list[pytest.Item], entries: list[expectations.Entry], strict:
     return [e for e in entries if not hits[e]]
 
 
-def unselected(items: list[pytest.Item], settings: Settings) -> list[pytest.Item]:
-    """Conformance tests without a matrix case (the property layer) that ``--normfusion-case`` leaves out.
+def unselected(items: list[pytest.Item], settings: Settings, suite_dir: Path) -> list[pytest.Item]:
+    """Conformance tests that ``--normfusion-case`` leaves out.
 
-    A case selection names matrix cases; the property tests stay only when
-    ``--normfusion-hypothesis`` asks for them too.
+    A case selection names matrix cases (or fusion models): a suite whose parameter set it
+    emptied is left out rather than reported as an empty-parameter skip, and the property
+    tests stay only when ``--normfusion-hypothesis`` asks for them too.
     """
-    if not settings.case_patterns or settings.hypothesis is not None:
+    if not settings.case_patterns:
         return []
-    return [
-        item
-        for item in items
-        if expectations.test_ids(item) is not None and "nf_case" not in item.callspec.params  # type: ignore[attr-defined]
-    ]
+
+    def left_out(item: pytest.Item) -> bool:
+        if item.path.parent == suite_dir and item.get_closest_marker("skip") is not None:
+            return True  # pytest's "got empty parameter set" item: the suites carry no skip marks themselves
+        callspec = getattr(item, "callspec", None)
+        property_test = callspec is not None and "nf_case" not in callspec.params
+        return property_test and expectations.test_ids(item) is not None and settings.hypothesis is None
+
+    return [item for item in items if left_out(item)]
 
 
 def settle(node: pytest.Item, candidate: Candidate, case: matrix.Case, outcome: Any, settings: Settings) -> None:

@@ -20,9 +20,12 @@ QUICK_OPTION = "--normfusion-quick"
 FULL_OPTION = "--normfusion-full"
 CASE_OPTION = "--normfusion-case"
 DEVICE_OPTION = "--normfusion-device"
+MIN_SPEEDUP_OPTION = "--normfusion-min-speedup"
+PERF_PEERS_OPTION = "--normfusion-perf-peers"
 
 SETTINGS = pytest.StashKey["Settings"]()
 RESULTS = pytest.StashKey["Results"]()
+PERF = pytest.StashKey["PerfSettings"]()
 
 
 def conformance_dir() -> Path:
@@ -83,11 +86,27 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="DEV",
         help="device for single-device cases: auto (CUDA if present), cpu or cuda. Default: auto.",
     )
+    group.addoption(
+        MIN_SPEEDUP_OPTION,
+        dest="normfusion_min_speedup",
+        metavar="RATIO",
+        help="perf checks (marker perf, GPU): the candidate must be RATIO times as fast as the reference "
+        "and every peer, timed in the same run. Default: 1.0.",
+    )
+    group.addoption(
+        PERF_PEERS_OPTION,
+        dest="normfusion_perf_peers",
+        metavar="LIST",
+        help="perf checks: impls to compare against besides the reference, comma-separated entry point "
+        "names or module:attr (e.g. torch-compile,flashinfer). Default: none.",
+    )
     parser.addini("normfusion_impl", type="linelist", help="default for " + IMPL_OPTION)
     parser.addini("normfusion_dtypes", default="fp16,bf16,fp32", help="default for " + DTYPES_OPTION)
     parser.addini("normfusion_seed", default="0", help="default for " + SEED_OPTION)
     parser.addini("normfusion_matrix", default="quick", help="quick or full")
     parser.addini("normfusion_device", default="auto", help="default for " + DEVICE_OPTION)
+    parser.addini("normfusion_min_speedup", default="1.0", help="default for " + MIN_SPEEDUP_OPTION)
+    parser.addini("normfusion_perf_peers", default="", help="default for " + PERF_PEERS_OPTION)
 
 
 def _option(config: pytest.Config, name: str) -> str:
@@ -124,8 +143,20 @@ def pytest_configure(config: pytest.Config) -> None:
         if config.args_source != pytest.Config.ArgsSource.ARGS:
             config.args[:] = [str(conformance_dir())]
     config.stash[SETTINGS] = settings
+    config.stash[PERF] = _perf_settings(config)
+    config.addinivalue_line("markers", "perf: GPU speed checks against the reference and peers (pytest-normfusion)")
     config.stash[RESULTS] = results = Results()
     config.pluginmanager.register(results, "normfusion-results")
+
+
+def _perf_settings(config: pytest.Config):
+    from pytest_normfusion.perf import PerfSettings, parse_min_speedup, parse_peers
+
+    try:
+        min_speedup = parse_min_speedup(str(_option(config, "min_speedup")))
+    except ValueError as exc:
+        raise pytest.UsageError(f"{MIN_SPEEDUP_OPTION}: {exc}") from None
+    return PerfSettings(peers=parse_peers(str(_option(config, "perf_peers"))), min_speedup=min_speedup)
 
 
 def _share_cores(workers: int) -> None:

@@ -111,7 +111,7 @@ def settle(node: pytest.Item, candidate: Candidate, case: matrix.Case, outcome: 
     m = outcome.metrics
     numbers = (
         f"vs fp64 ideal: max {m['max_ulp']} ulp, rel {m['rel_err']:.3g}; profile followed: {m['profile'] or 'none'}\n"
-        if m
+        if "max_ulp" in m
         else ""
     )
     pytest.fail(

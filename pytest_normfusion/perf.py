@@ -69,7 +69,7 @@ def peer(spec: str) -> Candidate:
     return load_candidate(spec)
 
 
-def _inputs(case: Case, device: str, generator: Any) -> tuple[Any, Any, Any]:
+def device_inputs(case: Case, device: str, generator: Any) -> tuple[Any, Any, Any]:
     """Random x, residual and weight made on the device (the values do not matter for speed)."""
     import torch
 
@@ -91,7 +91,7 @@ def _calls(candidate: Candidate, case: Case, device: str, sets: int, seed: int) 
     generator = torch.Generator(device=device).manual_seed(seed)
     calls = []
     for _ in range(sets):
-        x, residual, weight = _inputs(case, device, generator)
+        x, residual, weight = device_inputs(case, device, generator)
         if case.op == "rms_norm":
             calls.append(functools.partial(fn, x, weight, case.eps, case.weight_bias))
         else:

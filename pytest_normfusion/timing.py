@@ -14,6 +14,7 @@ import functools
 import math
 import platform
 from collections.abc import Callable, Sequence
+from importlib import metadata
 from typing import Any
 
 # Input sets cycled through; DESIGN.md 9's numbers were taken with 8.
@@ -149,11 +150,18 @@ def _elapsed(run: Callable[[], None], times: int) -> float:
     return start.elapsed_time(end) / 1e3
 
 
-def time_calls(calls: Sequence[Callable[[], Any]], repeats: int = REPEATS) -> Timing:
+def time_calls(
+    calls: Sequence[Callable[[], Any]],
+    repeats: int = REPEATS,
+    agree: Callable[[float], float] | None = None,
+) -> Timing:
     """Time zero-argument calls, each bound to its own input set, as one rotation.
 
     Calls that cannot be captured into a CUDA graph are timed eagerly (events
     around a loop, no per-call synchronisation), with the reason in ``note``.
+    ``agree`` maps this process's warm-up time per call to the one all ranks use
+    (e.g. the maximum over a process group), so collectives capture the same
+    number of calls everywhere.
     """
     import torch
 
@@ -165,6 +173,8 @@ def time_calls(calls: Sequence[Callable[[], Any]], repeats: int = REPEATS) -> Ti
         rotation()
     torch.cuda.synchronize()
     per_call = _elapsed(rotation, 1) / len(calls)
+    if agree is not None:
+        per_call = agree(per_call)
     n_calls = calls_per_graph(per_call, len(calls))
     loops = n_calls // len(calls)
     graph = torch.cuda.CUDAGraph()
@@ -210,11 +220,11 @@ def environment(device: str = "cuda") -> dict[str, Any]:
         "cuda_runtime": torch.version.cuda,
         "python": platform.python_version(),
     }
-    for name in ("triton", "flashinfer"):
+    for key, dist in (("triton", "triton"), ("flashinfer", "flashinfer-python"), ("liger", "liger-kernel")):
         try:
-            env[name] = __import__(name).__version__
-        except Exception:  # absent or broken: recorded as such
-            env[name] = None
+            env[key] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            env[key] = None
     if device.startswith("cuda") and torch.cuda.is_available():
         props = torch.cuda.get_device_properties(device)
         env.update(

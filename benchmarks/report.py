@@ -41,7 +41,8 @@ def _meta_line(meta: dict[str, Any]) -> str:
     ]
     if meta.get("copy_gbps"):
         parts.append(f"device copy {meta['copy_gbps']:.0f} GB/s")
-    return f"Measured {meta.get('date')} on " + ", ".join(parts) + f". Command: `{meta.get('command')}`"
+    cut = " The sweep was cut short by its time budget." if meta.get("truncated") else ""
+    return f"Measured {meta.get('date')} on " + ", ".join(parts) + f". Command: `{meta.get('command')}`.{cut}"
 
 
 def _cell(rec: dict[str, Any]) -> str:

@@ -96,3 +96,10 @@ def test_bench_record_fields_match_the_brief() -> None:
     expected = "impl op dtype weight_dtype weight_bias residual tokens hidden us gbps copy_gbps device torch triton"
     assert " ".join(bench.RECORD_FIELDS) == expected
     assert json.loads(FIXTURE.read_text())["records"][0].keys() >= {"impl", "us", "gbps"}
+
+
+def test_gpu_run_script_parses_and_needs_out() -> None:
+    script = ROOT / "benchmarks" / "gpu_run.sh"
+    subprocess.run(["bash", "-n", str(script)], check=True)
+    run = subprocess.run(["bash", str(script)], capture_output=True, text=True, env={"PATH": "/usr/bin:/bin"})
+    assert run.returncode != 0 and "set OUT to the folder for results" in run.stderr

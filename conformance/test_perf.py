@@ -1,6 +1,7 @@
 """Speed checks (marker ``perf``, GPU only): each candidate against the reference and the
 peers of ``--normfusion-perf-peers``, timed in the same run; the verdict is a ratio of
-medians against ``--normfusion-min-speedup``. Deselect with ``-m "not perf"``."""
+medians against ``--normfusion-min-speedup``. Collected only when ``-m`` selects them
+(``pytest -m perf``; the plugin's ``pytest_ignore_collect`` skips this file otherwise)."""
 
 from __future__ import annotations
 

@@ -80,8 +80,9 @@ def norm_vector_size(hidden: int, itemsize: int) -> int:
     return math.gcd(ACCESS_BYTES // itemsize, hidden)
 
 
-def _check_dtypes(x: torch.Tensor, weight: torch.Tensor | None) -> None:
-    if x.dtype not in (torch.float16, torch.bfloat16):
+def _check_dtypes(x: torch.Tensor, weight: torch.Tensor | None, *, allow_fp32: bool = False) -> None:
+    """The norm kernels take fp16 / bf16 x (the all-reduce fusion fp32 too), and a weight of x's dtype."""
+    if x.dtype not in (torch.float16, torch.bfloat16) and not (allow_fp32 and x.dtype == torch.float32):
         raise TypeError(f"FlashInfer's norm kernels take fp16 or bf16 x, not {x.dtype}")
     if weight is not None and weight.dtype != x.dtype:
         raise TypeError(
@@ -161,7 +162,7 @@ class FlashInfer:
         reason = unavailable()
         if reason:
             return reason
-        if case.dtype == "fp32":
+        if case.dtype == "fp32" and case.op != "allreduce_rms_norm":
             return "FlashInfer's norm kernels dispatch fp16 and bf16 only"
         if case.weight_bias not in (0.0, 1.0):
             return f"FlashInfer has norm kernels for weight_bias 0 and 1 only, not {case.weight_bias:g}"
@@ -224,7 +225,7 @@ class FlashInfer:
         group: Any = None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         comm = _flashinfer("comm")
-        _check_dtypes(x, weight)
+        _check_dtypes(x, weight, allow_fp32=True)
         if not x.is_contiguous() or (residual is not None and not residual.is_contiguous()):
             raise ValueError("allreduce_fusion needs contiguous input and residual")
         if self._workspaces is None:

@@ -183,6 +183,18 @@ def _active(config: pytest.Config) -> bool:
     return any(suite == p or suite in p.parents for p in (Path(a.split("::")[0]).resolve() for a in config.args))
 
 
+def _perf_selected(config: pytest.Config) -> bool:
+    """The perf checks are collected only when ``-m`` selects them (e.g. ``-m perf``)."""
+    markexpr = config.getoption("markexpr", "") or ""
+    return "perf" in markexpr and "not perf" not in markexpr
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    if collection_path.name == "test_perf.py" and collection_path.parent == conformance_dir():
+        return None if _perf_selected(config) else True
+    return None
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_collect_directory(path: Path, parent: pytest.Collector) -> pytest.Collector | None:
     """The suite's folder is a plain directory: its package is imported by its one name."""

@@ -77,6 +77,7 @@ def test_supports_declines_with_the_reason(available: fi.FlashInfer, fields: dic
         {"layout": "strided", "hidden": 4096, "tokens": 1},  # one row: the stride is never used
         {"op": "fused_add_rms_norm", "residual": True, "hidden": 5125, "layout": "strided"},
         {"op": "allreduce_rms_norm", "world_size": 2, "tokens": 8192, "hidden": 8192},
+        {"op": "allreduce_rms_norm", "world_size": 4, "dtype": "fp32", "weight": "fp32", "hidden": 4096},
     ],
 )
 def test_supports_accepts_what_the_kernels_take(available: fi.FlashInfer, fields: dict) -> None:

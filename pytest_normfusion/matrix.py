@@ -38,6 +38,19 @@ LAYOUTS = ("contiguous", "strided")
 # whose squares overflow fp16 (65504) unless the statistics are in fp32.
 MAGNITUDES = ("normal", "tiny", "outlier")
 
+# World sizes an all-reduce case may name (--normfusion-case selects from all of them).
+WORLD_SIZES = (1, 2, 4, 8)
+# All-reduce rows: (tokens, hidden, layout, magnitude, eps). Each rank builds and
+# judges every rank's inputs, so rows are few; together they still cover T=1,
+# odd H, strided rows, eps-dominated and outlier inputs, a few hundred tokens.
+ALLREDUCE_QUICK_ROWS = (
+    (1, 4096, "contiguous", "normal", 1e-6),  # decode: one token, realistic H
+    (7, 67, "strided", "tiny", 1e-5),  # odd H, row-strided, eps dominates mean(x^2)
+    (300, 1031, "contiguous", "outlier", 1e-6),  # a few hundred tokens, odd H, LLM-like outliers
+)
+# The full matrix: more shapes, every layout and magnitude.
+ALLREDUCE_FULL_SHAPES = ((1, 1), (1, 4096), (7, 67), (33, 5125), (300, 1031), (1024, 4096))
+
 _DTYPE_NAMES = {"fp16": "float16", "bf16": "bfloat16", "fp32": "float32"}
 
 
@@ -122,6 +135,22 @@ def single_device_cases(dtypes: Iterable[str], *, full: bool) -> Iterator[Case]:
             weight_options(dtype), EPSILONS, shapes, LAYOUTS, MAGNITUDES
         ):
             yield Case(op, dtype, weight, bias, t, h, eps, layout, magnitude, op != "rms_norm")
+
+
+def allreduce_cases(dtypes: Iterable[str], world_sizes: Iterable[int], *, full: bool) -> Iterator[Case]:
+    """allreduce_rms_norm per world size, with and without residual, over every dtype pairing."""
+    if full:
+        rows = [
+            (t, h, layout, magnitude, 1e-5 if magnitude == "tiny" else 1e-6)
+            for (t, h), layout, magnitude in itertools.product(ALLREDUCE_FULL_SHAPES, LAYOUTS, MAGNITUDES)
+        ]
+    else:
+        rows = list(ALLREDUCE_QUICK_ROWS)
+    for world_size, dtype in itertools.product(sorted(world_sizes), dtypes):
+        for (weight, bias), (t, h, layout, magnitude, eps), residual in itertools.product(
+            weight_options(dtype), rows, (False, True)
+        ):
+            yield Case("allreduce_rms_norm", dtype, weight, bias, t, h, eps, layout, magnitude, residual, world_size)
 
 
 def parse_dtypes(value: str) -> tuple[str, ...]:

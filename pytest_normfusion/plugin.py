@@ -22,6 +22,9 @@ CASE_OPTION = "--normfusion-case"
 DEVICE_OPTION = "--normfusion-device"
 MIN_SPEEDUP_OPTION = "--normfusion-min-speedup"
 PERF_PEERS_OPTION = "--normfusion-perf-peers"
+WORLD_SIZES_OPTION = "--normfusion-world-sizes"
+TIMEOUT_OPTION = "--normfusion-timeout"
+REBUILDS_OPTION = "--normfusion-max-pool-rebuilds"
 
 SETTINGS = pytest.StashKey["Settings"]()
 RESULTS = pytest.StashKey["Results"]()
@@ -100,6 +103,26 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="perf checks: impls to compare against besides the reference, comma-separated entry point "
         "names or module:attr (e.g. torch-compile,flashinfer). Default: none.",
     )
+    group.addoption(
+        WORLD_SIZES_OPTION,
+        dest="normfusion_world_sizes",
+        metavar="LIST",
+        help="world sizes for all-reduce cases, comma-separated (e.g. 1,2,4,8), or auto. "
+        "Default: auto (1,2,4 on CPU over gloo; 1,2,4,8 up to the GPU count on CUDA; torchrun's under torchrun).",
+    )
+    group.addoption(
+        TIMEOUT_OPTION,
+        dest="normfusion_timeout",
+        metavar="SECONDS",
+        help="how long one distributed case may run on its ranks before it fails as hung. Default: 60.",
+    )
+    group.addoption(
+        REBUILDS_OPTION,
+        dest="normfusion_max_pool_rebuilds",
+        metavar="N",
+        help="how often a world size's rank pool is rebuilt after a rank died or hung before its "
+        "remaining cases fail at once. Default: 4.",
+    )
     parser.addini("normfusion_impl", type="linelist", help="default for " + IMPL_OPTION)
     parser.addini("normfusion_dtypes", default="fp16,bf16,fp32", help="default for " + DTYPES_OPTION)
     parser.addini("normfusion_seed", default="0", help="default for " + SEED_OPTION)
@@ -107,6 +130,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("normfusion_device", default="auto", help="default for " + DEVICE_OPTION)
     parser.addini("normfusion_min_speedup", default="1.0", help="default for " + MIN_SPEEDUP_OPTION)
     parser.addini("normfusion_perf_peers", default="", help="default for " + PERF_PEERS_OPTION)
+    parser.addini("normfusion_world_sizes", default="auto", help="default for " + WORLD_SIZES_OPTION)
+    parser.addini("normfusion_timeout", default="60", help="default for " + TIMEOUT_OPTION)
+    parser.addini("normfusion_max_pool_rebuilds", default="4", help="default for " + REBUILDS_OPTION)
 
 
 def _option(config: pytest.Config, name: str) -> str:
@@ -114,10 +140,11 @@ def _option(config: pytest.Config, name: str) -> str:
     return value if value is not None else config.getini("normfusion_" + name)
 
 
+@pytest.hookimpl(trylast=True)  # after the terminal plugin's, so a torchrun rank can silence it
 def pytest_configure(config: pytest.Config) -> None:
     from pytest_normfusion import matrix
     from pytest_normfusion.results import Results
-    from pytest_normfusion.session import Settings, load_candidates, parse_seed
+    from pytest_normfusion.session import Settings, load_candidates, parse_seed, parse_world_sizes
 
     impl_specs = config.getoption("normfusion_impl") or config.getini("normfusion_impl")
     try:
@@ -135,6 +162,9 @@ def pytest_configure(config: pytest.Config) -> None:
     if device not in ("auto", "cpu", "cuda"):
         raise pytest.UsageError(f"{DEVICE_OPTION}={device!r}: expected auto, cpu or cuda")
     settings = Settings(impl_specs, dtypes, seed, kind == "full", config.getoption("normfusion_case"), device)
+    settings.world_sizes = parse_world_sizes(str(_option(config, "world_sizes")))
+    settings.timeout = _positive(TIMEOUT_OPTION, _option(config, "timeout"), float)
+    settings.max_pool_rebuilds = _positive(REBUILDS_OPTION, _option(config, "max_pool_rebuilds"), int, zero=True)
     if impl_specs:
         try:
             settings._candidates = load_candidates(impl_specs)
@@ -147,6 +177,26 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "perf: GPU speed checks against the reference and peers (pytest-normfusion)")
     config.stash[RESULTS] = results = Results()
     config.pluginmanager.register(results, "normfusion-results")
+    if "WORLD_SIZE" in os.environ and "RANK" in os.environ:
+        # torchrun: every rank runs the suite and rank 0 reports (it gathers every rank's
+        # outcomes); all join the group now, so that they also leave together
+        from pytest_normfusion import pool
+
+        pool.runner(config)
+        if os.environ["RANK"] != "0":
+            config.pluginmanager.unregister(name="terminalreporter")
+
+
+def _positive(option: str, value: str, kind: type, zero: bool = False):
+    """``value`` as a positive ``kind`` (or zero when allowed); pytest.UsageError naming the form otherwise."""
+    try:
+        number = kind(value)
+    except ValueError:
+        number = -1
+    if number < 0 or (number == 0 and not zero):
+        form = "a non-negative integer" if kind is int else "a positive number of seconds"
+        raise pytest.UsageError(f"{option}={value!r}: expected {form}")
+    return number
 
 
 def _perf_settings(config: pytest.Config):
@@ -235,7 +285,7 @@ def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
     if results is None or not results.records:
         return
     terminalreporter.section("normfusion conformance")
-    for line in results.table():
+    for line in results.table() + results.pool_lines():
         terminalreporter.write_line(line)
 
 

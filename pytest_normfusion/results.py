@@ -33,6 +33,25 @@ class Results:
             if rec is not None:
                 self.records.append(rec)
 
+    def pool_lines(self) -> list[str]:
+        """Per world size: pool spawns (and their seconds), cases, median dispatch overhead per case."""
+        spawns: dict[int, list[float]] = defaultdict(list)
+        dispatch: dict[int, list[float]] = defaultdict(list)
+        for rec in self.records:
+            if "dispatch_ms" in rec:
+                dispatch[rec["world_size"]].append(rec["dispatch_ms"])
+            if "pool_spawn_s" in rec:
+                spawns[rec["world_size"]].append(rec["pool_spawn_s"])
+        lines = []
+        for ws in sorted(dispatch):
+            ms = sorted(dispatch[ws])
+            started = ", ".join(f"{s:g} s" for s in spawns[ws])
+            lines.append(
+                f"rank pool ws{ws}: {len(spawns[ws])} spawn(s) ({started or 'before the first recorded case'}), "
+                f"{len(ms)} cases, dispatch overhead median {ms[len(ms) // 2]:.2f} ms, max {ms[-1]:.2f} ms"
+            )
+        return lines
+
     def table(self) -> list[str]:
         """Per impl: op x dtype x weight dtype x weight_bias (x world size) counts and profiles."""
         groups: dict[tuple[Any, ...], Counter[str]] = defaultdict(Counter)

@@ -28,6 +28,9 @@ class Settings:
     case_patterns: list[str]
     device: str  # as asked: auto | cpu | cuda
     resolved_device: str = "cpu"  # what auto became, set once the session starts
+    world_sizes: tuple[int, ...] | None = None  # None: the default for the device (see default_world_sizes)
+    timeout: float = 60.0  # seconds a distributed job may take before its ranks count as hung
+    max_pool_rebuilds: int = 4  # pools of one world size torn down after failures before giving up
     _candidates: list[Candidate] | None = None
 
     @property
@@ -49,6 +52,35 @@ class Settings:
         if self.device != "auto":
             args.append(f"--normfusion-device={self.device}")
         return shlex.join([*args, f"--normfusion-case={case.id}"])
+
+
+def default_world_sizes(device: str) -> tuple[int, ...]:
+    """Under torchrun its world size; else 1,2,4 on the CPU, and 1,2,4,8 up to the GPU count on CUDA."""
+    from pytest_normfusion.pool import torchrun_env
+
+    launched = torchrun_env()
+    if launched is not None:
+        return (launched[1],)
+    if device != "cuda":
+        return (1, 2, 4)
+    import torch
+
+    return tuple(n for n in matrix.WORLD_SIZES if n <= max(1, torch.cuda.device_count()))
+
+
+def parse_world_sizes(value: str) -> tuple[int, ...] | None:
+    """``"1,2,4"`` -> ``(1, 2, 4)`` sorted; ``auto`` -> None; raises pytest.UsageError naming the form."""
+    if value.strip() == "auto":
+        return None
+    try:
+        sizes = sorted({int(v) for v in value.split(",") if v.strip()})
+    except ValueError:
+        sizes = []
+    if not sizes or sizes[0] < 1:
+        raise pytest.UsageError(
+            f"--normfusion-world-sizes={value!r}: expected positive integers separated by commas (e.g. 1,2,4,8) or auto"
+        )
+    return tuple(sizes)
 
 
 def load_candidates(specs: list[str]) -> list[Candidate]:

@@ -42,6 +42,26 @@ TOLERANCES: dict[str, Bound] = {
         "~0.3 u sqrt(H) (sequential order, the worst legal one); the rsqrt halves it; "
         "6 sigma over all rows gives ~1 ulp per sqrt(H) (docs/semantics.md)",
     ),
+    "allreduce_roundings_per_rank": Bound(
+        1,
+        "all-reduce: each rank past the first adds one rounding of a partial sum in the reduction "
+        "dtype (a ring rounds (ws-1) partial sums, a tree fewer); bounded by the reduction in "
+        "x.dtype, what NCCL does for bf16 (docs/allreduce-tolerance.md)",
+    ),
+    "allreduce_residual_roundings": Bound(
+        1, "all-reduce: adding the residual to the reduced sum is one more rounding (docs/allreduce-tolerance.md)"
+    ),
+    "reduced_sum_ulp": Bound(
+        3,
+        "all-reduce reduced in x.dtype: y is within 3 ulp of the norm of the candidate's own "
+        "returned residual_out (the fp32 sum it normalised is within half an ulp of it: y moves by "
+        "< 2.02 ulp before rounding); measured max 2 (docs/allreduce-tolerance.md)",
+    ),
+    "reduced_sum_ulp_double_rounding": Bound(
+        7,
+        "as reduced_sum_ulp with the input-dtype multiply: the rounded normalised x is within 3 ulp, "
+        "times w that is < 6 ulp of y, rounded: 7 (docs/allreduce-tolerance.md)",
+    ),
 }
 
 
@@ -76,6 +96,11 @@ class Tolerances:
     def fp32_ulp(self, hidden: int) -> float:
         """Largest distance of an fp32 output from the fp64 ideal, in fp32 ulps."""
         return self["fp32_ulp_base"] + self["fp32_ulp_per_sqrt_hidden"] * math.sqrt(hidden)
+
+    def reduction_roundings(self, world_size: int, residual: bool) -> float:
+        """Roundings in the reduction dtype between the ranks' x (and r) and the pre-norm sum."""
+        extra = self["allreduce_residual_roundings"] if residual else 0.0
+        return self["allreduce_roundings_per_rank"] * (world_size - 1) + extra
 
 
 DEFAULT = Tolerances(TOLERANCES, {})

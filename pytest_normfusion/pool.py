@@ -1,0 +1,513 @@
+"""Rank processes for distributed cases: one pool per world size, spawned once, reused.
+
+The parent (a pytest process) sends each rank a job over its pipe and waits on
+the pipes and the processes' sentinels at once, so a rank that answers, raises,
+dies or hangs is noticed without polling. Messages are ``(event, plain data)``:
+the parent sends ``("job", bytes)`` and ``("stop", None)``; a rank answers
+``("ready", ...)``, ``("result", ...)`` or ``("error", ...)``.
+
+A rank that raises sends its traceback; a rank that dies or outlives the job's
+timeout fails the job, and the whole pool is torn down (the other ranks may be
+blocked in a collective with it) and rebuilt lazily for the next job, at most
+``max_rebuilds`` times per world size.
+
+Under ``torchrun`` (WORLD_SIZE and RANK set) there is no pool: this process is
+one rank of the launcher's group, every rank runs the same job and the results
+are gathered to all of them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import importlib
+import os
+import pickle
+import shutil
+import signal
+import sys
+import tempfile
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from pytest_normfusion.loading import Candidate, load_candidate
+
+if TYPE_CHECKING:
+    import torch
+    import torch.distributed as dist
+
+# Set in every rank before torch loads: NVLink SHARP (multicast) needs fabric
+# setup that shared CI hosts do not have; NCCL and symmetric memory fall back.
+RANK_ENV = {"NCCL_NVLS_ENABLE": "0", "TORCH_SYMM_MEM_DISABLE_MULTICAST": "1"}
+# Spawning imports torch in every rank: 2.5 s for 2 ranks, 5 s for 4 on 2 busy
+# cores (measured); a start that takes longer than this (or the job timeout,
+# whichever is larger) is reported as a hang.
+START_TIMEOUT_S = 120.0
+# After one rank failed, how long the others may take to finish the job before
+# they are taken to be blocked in a collective with it.
+FAILURE_GRACE_S = 2.0
+# How long ranks get to leave on their own at shutdown before they are killed.
+STOP_GRACE_S = 2.0
+# Under torchrun: how long a rank that finished waits for the others at the end.
+FINISH_TIMEOUT_S = 3600.0
+
+
+class RankFailure(Exception):
+    """A rank raised, died or timed out; ``str()`` is the whole explanation."""
+
+    def __init__(self, message: str, *, timed_out: bool = False) -> None:
+        super().__init__(message)
+        self.timed_out = timed_out
+
+
+# Candidates loaded in this (rank) process, by spec: each rank loads a spec once.
+_CANDIDATES: dict[str, Candidate] = {}
+
+
+@dataclasses.dataclass
+class RankContext:
+    """What a rank function receives: its rank and world size, its device and the group."""
+
+    rank: int
+    world_size: int
+    device: torch.device
+    group: dist.ProcessGroup
+
+    def candidate(self, spec: str) -> Candidate:
+        """The candidate ``spec`` names (as the user gave it), loaded once in this process."""
+        if spec not in _CANDIDATES:
+            _CANDIDATES[spec] = load_candidate(spec)
+        return _CANDIDATES[spec]
+
+
+@dataclasses.dataclass
+class PoolStats:
+    """What one world size's pool cost in this process (plain numbers, for records and docs)."""
+
+    spawns: int = 0
+    spawn_seconds: list[float] = dataclasses.field(default_factory=list)
+    jobs: int = 0
+    rebuilds: int = 0  # teardowns after a failure
+    overhead_seconds: list[float] = dataclasses.field(default_factory=list)  # round trip - slowest rank's job
+    capped: bool = False  # the rebuild cap was hit: no more pools of this size
+
+
+# ---------------------------------------------------------------- rank side
+
+
+def _watch_parent(parent_pid: int) -> None:
+    """Leave when the parent is gone (killed hard, so it could not stop us)."""
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(1.0)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="normfusion-parent-watch", daemon=True).start()
+
+
+def _device(backend: str, rank: int) -> torch.device:
+    import torch
+
+    if backend == "nccl":
+        torch.cuda.set_device(rank)
+        return torch.device("cuda", rank)
+    return torch.device("cpu")
+
+
+def _rank_main(rank: int, world_size: int, store: str, backend: str, timeout_s: float, conn: Any) -> None:
+    """A rank's life: join the group, then run jobs until told to stop or the parent leaves."""
+    os.environ.update(RANK_ENV)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    _watch_parent(os.getppid())
+    import torch
+    import torch.distributed as dist
+
+    torch.set_num_threads(1)  # ranks share the cores; OpenMP spinning oversubscribes them
+    device = _device(backend, rank)
+    init_started = time.perf_counter()
+    dist.init_process_group(
+        backend,
+        init_method=store,
+        rank=rank,
+        world_size=world_size,
+        timeout=timedelta(seconds=timeout_s),
+        **({"device_id": device} if backend == "nccl" else {}),
+    )
+    ctx = RankContext(rank, world_size, device, dist.group.WORLD)
+    conn.send(("ready", {"rank": rank, "pid": os.getpid(), "init_s": time.perf_counter() - init_started}))
+    while True:
+        try:
+            event, data = conn.recv()
+        except (EOFError, OSError):
+            break
+        if event == "stop":
+            break
+        conn.send(_run_job(ctx, data))
+    dist.destroy_process_group()
+    conn.close()
+
+
+def _run_job(ctx: RankContext, blob: bytes) -> tuple[str, dict[str, Any]]:
+    """Unpickle and run one job; any error becomes an ``error`` event with the traceback."""
+    started = time.perf_counter()
+    try:
+        job_id, sys_path, cwd, job = pickle.loads(blob)
+        if sys_path is not None:  # the parent's, so its test and candidate modules import here too
+            sys.path[:] = sys_path
+            importlib.invalidate_caches()
+        if cwd is not None:
+            os.chdir(cwd)
+        fn, payload = pickle.loads(job)
+        value = fn(ctx, payload)
+        pickle.dumps(value)  # an unpicklable result is this job's error, not a dead pipe
+    except BaseException:
+        return "error", {"rank": ctx.rank, "traceback": traceback.format_exc()}
+    return "result", {"rank": ctx.rank, "job": job_id, "value": value, "seconds": time.perf_counter() - started}
+
+
+# -------------------------------------------------------------- parent side
+
+
+def _exit_text(code: int | None) -> str:
+    if code is not None and code < 0:
+        with contextlib.suppress(ValueError):
+            return f"exit code {code} ({signal.Signals(-code).name})"
+    return f"exit code {code}"
+
+
+class RankPool:
+    """``world_size`` spawned ranks in one process group; ``run`` sends a job to all of them."""
+
+    def __init__(self, world_size: int, backend: str, timeout_s: float, stats: PoolStats) -> None:
+        import torch.multiprocessing as mp
+
+        self.world_size = world_size
+        self.timeout_s = timeout_s
+        self.stats = stats
+        self._dir = tempfile.mkdtemp(prefix=f"normfusion-ws{world_size}-")
+        store = f"file://{os.path.join(self._dir, 'store')}"
+        ctx = mp.get_context("spawn")
+        self._conns: list[Any] = []
+        self.procs: list[Any] = []
+        self._path_sent: tuple[list[str], str] | None = None
+        self._job_id = 0
+        started = time.perf_counter()
+        try:
+            for rank in range(world_size):
+                parent_end, child_end = ctx.Pipe()
+                proc = ctx.Process(
+                    target=_rank_main,
+                    args=(rank, world_size, store, backend, timeout_s, child_end),
+                    name=f"normfusion-rank{rank}-of-{world_size}",
+                )
+                proc.start()
+                child_end.close()
+                self._conns.append(parent_end)
+                self.procs.append(proc)
+            self._gather("ready", max(START_TIMEOUT_S, timeout_s), "starting")
+        except BaseException:
+            self.close(graceful=False)
+            raise
+        stats.spawns += 1
+        stats.spawn_seconds.append(time.perf_counter() - started)
+
+    @property
+    def pids(self) -> list[int]:
+        return [p.pid for p in self.procs]
+
+    def alive(self) -> bool:
+        return all(p.is_alive() for p in self.procs)
+
+    def run(
+        self, fn: Callable[[RankContext, Any], Any], payload: Any, failed: Callable[[Any], str | None] | None = None
+    ) -> list[Any]:
+        """``fn(ctx, payload)`` on every rank; the values in rank order, or RankFailure."""
+        started = time.perf_counter()
+        self._job_id += 1
+        where = (list(sys.path), os.getcwd())
+        sys_path, cwd = (None, None) if where == self._path_sent else where
+        blob = pickle.dumps((self._job_id, sys_path, cwd, pickle.dumps((fn, payload))))
+        for conn in self._conns:
+            conn.send(("job", blob))
+        self._path_sent = where
+        answers = self._gather("result", self.timeout_s, f"running {fn.__module__}.{fn.__qualname__}", failed)
+        slowest = max(a["seconds"] for a in answers.values())
+        self.stats.overhead_seconds.append(time.perf_counter() - started - slowest)
+        return [answers[r]["value"] for r in range(self.world_size)]
+
+    def _gather(
+        self, want: str, timeout_s: float, doing: str, failed: Callable[[Any], str | None] | None = None
+    ) -> dict[int, dict[str, Any]]:
+        """One ``want`` event from every rank; raises RankFailure on an error, a death or the timeout.
+
+        ``failed(value)`` names a result that is a failure (a candidate that raised on
+        one rank): the other ranks then get ``FAILURE_GRACE_S``, as after an error.
+        """
+        from multiprocessing.connection import wait
+
+        answers: dict[int, dict[str, Any]] = {}
+        errors: dict[int, str] = {}  # rank -> what went wrong there
+        hard = False  # a rank raised in the job runner or died, not just returned a failure
+        deadline = time.monotonic() + timeout_s
+        pending = set(range(self.world_size))
+        while pending:
+            left = deadline - time.monotonic()
+            waiting = {self._conns[r]: r for r in pending} | {self.procs[r].sentinel: r for r in pending}
+            ready = wait(list(waiting), timeout=max(0.0, left))
+            if not ready:
+                break
+            for obj in ready:
+                rank = waiting[obj]
+                if rank not in pending:
+                    continue
+                pending.discard(rank)
+                message = self._receive(rank)
+                if message is None:
+                    errors[rank] = f"rank {rank} died with {_exit_text(self.procs[rank].exitcode)} while {doing}"
+                elif message[0] != want:
+                    errors[rank] = f"rank {rank} raised while {doing}:\n{message[1]['traceback'].rstrip()}"
+                else:
+                    answers[rank] = message[1]
+                    why = failed(message[1]["value"]) if failed else None
+                    if why:
+                        errors[rank] = f"rank {rank} failed while {doing}: {why}"
+                    continue
+                hard = True
+            if errors and pending:
+                deadline = min(deadline, time.monotonic() + FAILURE_GRACE_S)
+        if not pending and not hard:
+            return answers
+        raise self._failure(errors, pending, timeout_s, doing)
+
+    def _receive(self, rank: int) -> tuple[str, dict[str, Any]] | None:
+        """The rank's next message, or None when it died (its pipe closed) before sending one."""
+        conn = self._conns[rank]
+        try:
+            if conn.poll():
+                return conn.recv()
+        except (EOFError, OSError):
+            pass
+        self.procs[rank].join(STOP_GRACE_S)
+        return None
+
+    def _failure(self, errors: dict[int, str], pending: set[int], timeout_s: float, doing: str) -> RankFailure:
+        """The explanation, in rank order; the pool is closed when a rank is gone or stuck."""
+        lines = [errors[r] for r in sorted(errors)]
+        if pending and errors:
+            lines.append(
+                f"rank(s) {', '.join(map(str, sorted(pending)))} did not finish within {FAILURE_GRACE_S:g} s "
+                "after that (blocked in a collective with the failed rank?)"
+            )
+        elif pending:
+            lines.append(f"rank {min(pending)} timed out after {timeout_s:g} s while {doing}")
+            if len(pending) > 1:
+                lines[-1] += f" (ranks {', '.join(map(str, sorted(pending)))} all still busy)"
+        broken = bool(pending) or not self.alive()
+        if broken:
+            self.close(graceful=False)
+            lines.append(f"the world size {self.world_size} pool was torn down; it is rebuilt for the next case")
+        return RankFailure("\n".join(lines), timed_out=bool(pending) and not errors)
+
+    def close(self, graceful: bool = True) -> None:
+        """Stop every rank (kill what does not stop) and remove the rendezvous directory."""
+        if graceful:
+            for conn in self._conns:
+                with contextlib.suppress(OSError, ValueError):
+                    conn.send(("stop", None))
+            deadline = time.monotonic() + STOP_GRACE_S
+            for proc in self.procs:
+                proc.join(max(0.0, deadline - time.monotonic()))
+        for proc in self.procs:
+            if proc.is_alive():
+                proc.kill()
+        for proc in self.procs:
+            proc.join(STOP_GRACE_S)
+        for conn in self._conns:
+            conn.close()
+        self._conns, self.procs = [], []
+        shutil.rmtree(self._dir, ignore_errors=True)
+
+
+class Pools:
+    """The session's pools, one per world size, built on first use and after a failure."""
+
+    def __init__(self, backend: str, timeout_s: float, max_rebuilds: int) -> None:
+        self.backend = backend
+        self.timeout_s = timeout_s
+        self.max_rebuilds = max_rebuilds
+        self.pools: dict[int, RankPool] = {}
+        self.stats: dict[int, PoolStats] = {}
+
+    def get(self, world_size: int) -> RankPool:
+        """The live pool of ``world_size``, spawning it if needed (within the rebuild cap)."""
+        stats = self.stats.setdefault(world_size, PoolStats())
+        pool = self.pools.get(world_size)
+        if pool is not None and pool.procs and pool.alive():
+            return pool
+        if pool is not None:  # torn down after a failure, or a rank died between jobs
+            pool.close(graceful=False)
+            del self.pools[world_size]
+            stats.rebuilds += 1
+        if stats.rebuilds > self.max_rebuilds:
+            stats.capped = True
+            raise RankFailure(
+                f"the world size {world_size} pool failed {stats.rebuilds} times; the cap is "
+                f"{self.max_rebuilds} rebuilds (--normfusion-max-pool-rebuilds), so it is not started again"
+            )
+        self.pools[world_size] = pool = RankPool(world_size, self.backend, self.timeout_s, stats)
+        return pool
+
+    def run(
+        self,
+        world_size: int,
+        fn: Callable[[RankContext, Any], Any],
+        payload: Any,
+        failed: Callable[[Any], str | None] | None = None,
+    ) -> list[Any]:
+        pool = self.get(world_size)
+        self.stats[world_size].jobs += 1
+        try:
+            return pool.run(fn, payload, failed)
+        except KeyboardInterrupt:
+            pool.close(graceful=False)
+            raise
+
+    def close(self) -> None:
+        for pool in self.pools.values():
+            pool.close()
+        self.pools.clear()
+
+
+# ------------------------------------------------------------ torchrun mode
+
+
+def torchrun_env() -> tuple[int, int] | None:
+    """(rank, world size) when this process was started by torchrun, else None."""
+    if "WORLD_SIZE" in os.environ and "RANK" in os.environ:
+        return int(os.environ["RANK"]), int(os.environ["WORLD_SIZE"])
+    return None
+
+
+class LauncherGroup:
+    """This process as one rank of torchrun's group: jobs run here and results are gathered."""
+
+    def __init__(self, backend: str, timeout_s: float) -> None:
+        import torch.distributed as dist
+
+        os.environ.update(RANK_ENV)
+        rank, world_size = torchrun_env() or (0, 1)
+        local_rank = int(os.environ.get("LOCAL_RANK", rank))
+        device = _device(backend, local_rank)
+        if not dist.is_initialized():
+            dist.init_process_group(backend, init_method="env://", timeout=timedelta(seconds=timeout_s))
+        self.world_size = world_size
+        self.ctx = RankContext(rank, world_size, device, dist.group.WORLD)
+        # The ranks leave together: torchrun kills the others as soon as one exits non-zero,
+        # which would cut rank 0's report short. Its own group, as the ranks may finish far apart.
+        self._finish = dist.new_group(backend="gloo", timeout=timedelta(seconds=FINISH_TIMEOUT_S))
+
+    def run(self, fn: Callable[[RankContext, Any], Any], payload: Any) -> list[Any]:
+        """Run here, then all-gather every rank's value or traceback, so all ranks fail alike."""
+        import torch.distributed as dist
+
+        try:
+            mine: tuple[str, Any] = ("result", fn(self.ctx, payload))
+        except Exception:
+            mine = ("error", f"rank {self.ctx.rank} raised:\n{traceback.format_exc()}")
+        gathered: list[Any] = [None] * self.world_size
+        dist.all_gather_object(gathered, mine)
+        errors = [text for event, text in gathered if event == "error"]
+        if errors:
+            raise RankFailure("\n".join(errors))
+        return [value for _, value in gathered]
+
+    def close(self) -> None:
+        import torch.distributed as dist
+
+        if dist.is_initialized():
+            dist.barrier(group=self._finish)
+            dist.destroy_process_group()
+
+
+# --------------------------------------------------------------- public API
+
+POOLS = pytest.StashKey["Pools | LauncherGroup"]()  # made on first use
+
+
+def backend_for(device: str) -> str:
+    return "nccl" if device == "cuda" else "gloo"
+
+
+def world_size_unavailable(config: pytest.Config, world_size: int) -> str | None:
+    """Why ``world_size`` cannot run in this session (a skip reason), or None."""
+    from pytest_normfusion.plugin import SETTINGS
+
+    launched = torchrun_env()
+    if launched is not None and launched[1] != world_size:
+        return f"pytest runs under torchrun with world size {launched[1]}; this case needs {world_size}"
+    settings = config.stash[SETTINGS]
+    if settings.resolved_device == "cuda":
+        import torch
+
+        gpus = torch.cuda.device_count()
+        if world_size > gpus:
+            return f"world size {world_size} needs {world_size} GPUs (one per rank); {gpus} present"
+    return None
+
+
+def runner(config: pytest.Config) -> Pools | LauncherGroup:
+    """The session's pools, or torchrun's group (joined on the first call)."""
+    from pytest_normfusion.plugin import SETTINGS
+    from pytest_normfusion.session import resolve_device
+
+    made = config.stash.get(POOLS, None)
+    if made is None:
+        settings = config.stash[SETTINGS]
+        settings.resolved_device = resolve_device(settings.device)
+        backend = backend_for(settings.resolved_device)
+        if torchrun_env() is not None:
+            made = LauncherGroup(backend, settings.timeout)
+        else:
+            made = Pools(backend, settings.timeout, settings.max_pool_rebuilds)
+        config.stash[POOLS] = made
+        config.add_cleanup(made.close)
+    return made
+
+
+def pool_stats(config: pytest.Config, world_size: int) -> PoolStats | None:
+    """The pool's spawn and job counts in this process, or None when none ran."""
+    runner = config.stash.get(POOLS, None)
+    return runner.stats.get(world_size) if isinstance(runner, Pools) else None
+
+
+def run_on_ranks(
+    config: pytest.Config,
+    world_size: int,
+    fn: Callable[[RankContext, Any], Any],
+    payload: Any,
+    *,
+    failed: Callable[[Any], str | None] | None = None,
+) -> list:
+    """Run module-level ``fn(ctx, payload)`` on every rank; results in rank order.
+
+    Raises RankFailure (its ``str`` is the one-paragraph explanation: which rank,
+    its traceback or "timed out after N s") on any rank's error, death or timeout.
+    ``fn`` must be importable by its module name in the ranks (which share the
+    parent's ``sys.path`` and working directory); ``payload`` and the results
+    must pickle. ``failed(result)``, when given, describes a result that is a
+    failure: once one rank returns one, the others get a short grace to finish
+    (they may be blocked in a collective the failed rank never joined).
+    """
+    ranks = runner(config)
+    if isinstance(ranks, LauncherGroup):
+        if world_size != ranks.world_size:
+            raise RankFailure(f"torchrun's world size is {ranks.world_size}; cannot run world size {world_size}")
+        return ranks.run(fn, payload)
+    return ranks.run(world_size, fn, payload, failed)

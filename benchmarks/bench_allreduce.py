@@ -8,14 +8,14 @@ Both sides are CUDA-graph timed over rotating inputs (pytest_normfusion.timing),
 with every rank capturing the same number of calls; a case's time is the slowest
 rank's median. The unfused side all-reduces x in place (as an engine does on its
 GEMM output), so repeated calls grow x: the values are meaningless, the time is
-not. Rank 0 writes the JSON.
+not (``perf.time_allreduce``). The unfused norm is FlashInfer's fused_add_rmsnorm
+when it takes the case, else our Triton kernel. Rank 0 writes the JSON.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime
-import functools
 import json
 import os
 import shlex
@@ -46,49 +46,29 @@ def main(argv: list[str] | None = None) -> int:
     dist.init_process_group("nccl", device_id=torch.device("cuda", local_rank))
     rank, world = dist.get_rank(), dist.get_world_size()
 
-    def slowest(seconds: float) -> float:
-        t = torch.tensor([seconds], device="cuda", dtype=torch.float64)
-        dist.all_reduce(t, op=dist.ReduceOp.MAX)
-        return float(t.item())
-
     fused = load_candidate("flashinfer")
-    unfused_norm = (
-        fused
-        if fused.declines(Case("fused_add_rms_norm", args.dtype, args.dtype, 0.0, 8, 4096, 1e-6, residual=True)) is None
-        else load_candidate("triton")
-    )
+    fallback = load_candidate("triton")
     records = []
     for hidden, tokens in ((h, t) for h in HIDDEN for t in TOKENS):
         case = Case(
             "allreduce_rms_norm", args.dtype, args.dtype, 0.0, tokens, hidden, 1e-6, residual=True, world_size=world
         )
+        norm = perf.unfused_norm(fused, case, fallback)
         rec: dict[str, Any] = {
             "world_size": world,
             "tokens": tokens,
             "hidden": hidden,
             "dtype": args.dtype,
-            "unfused_norm": unfused_norm.name,
+            "unfused_norm": norm.name,
         }
         why = fused.declines(case)
         if why:
             records.append({**rec, "declined": why})
             continue
-        sets = timing.rotations(perf.case_bytes(case), timing.l2_bytes("cuda"))
-        generator = torch.Generator(device="cuda").manual_seed(args.seed * 1000 + rank)
-        fused_calls, unfused_calls = [], []
-        for _ in range(sets):
-            x, residual, weight = perf.device_inputs(case, "cuda", generator)
-            fused_calls.append(functools.partial(fused.method(case.op), x, residual, weight, case.eps, 0.0, None))
-            x2, r2 = x.clone(), residual.clone()
-
-            def unfused(x2=x2, r2=r2, weight=weight, eps=case.eps) -> None:
-                dist.all_reduce(x2)
-                unfused_norm.method("fused_add_rms_norm")(x2, r2, weight, eps, 0.0)
-
-            unfused_calls.append(unfused)
-        t_fused = timing.time_calls(fused_calls, agree=slowest)
-        t_unfused = timing.time_calls(unfused_calls, agree=slowest)
-        fused_us, unfused_us = slowest(t_fused.summary.median) * 1e6, slowest(t_unfused.summary.median) * 1e6
+        t_fused, t_unfused = perf.time_allreduce(fused, norm, case, None, torch.device("cuda", local_rank), args.seed)
+        medians = torch.tensor([t_fused.summary.median, t_unfused.summary.median], device="cuda", dtype=torch.float64)
+        dist.all_reduce(medians, op=dist.ReduceOp.MAX)  # each side's slowest rank
+        fused_us, unfused_us = (1e6 * medians).tolist()
         records.append(
             {
                 **rec,

@@ -1,16 +1,23 @@
-"""Speed checks (marker ``perf``, GPU only): each candidate against the reference and the
-peers of ``--normfusion-perf-peers``, timed in the same run; the verdict is a ratio of
-medians against ``--normfusion-min-speedup``. Collected only when ``-m`` selects them
-(``pytest -m perf``; the plugin's ``pytest_ignore_collect`` skips this file otherwise)."""
+"""Speed checks (marker ``perf``, GPU only), verdicts as ratios of medians timed in one run
+against ``--normfusion-min-speedup``:
+
+- ``test_speed``: each candidate's norms against the reference and the peers of
+  ``--normfusion-perf-peers``;
+- ``test_allreduce_speed``: each candidate's all-reduce fusion against NCCL all_reduce
+  + a fused-add norm, on the rank pool, at the world sizes the GPUs allow.
+
+Collected only when ``-m`` selects them (``pytest -m perf``; the plugin's
+``pytest_ignore_collect`` skips this file otherwise).
+"""
 
 from __future__ import annotations
 
 import pytest
 
-from pytest_normfusion import perf, timing
+from pytest_normfusion import perf, pool, timing
 from pytest_normfusion.plugin import PERF, SETTINGS
 from pytest_normfusion.runner import Outcome
-from pytest_normfusion.session import parametrize, resolve_device, settle
+from pytest_normfusion.session import default_world_sizes, parametrize, resolve_device, settle
 
 NO_CUDA = "perf checks time CUDA-graph replays with CUDA events: no CUDA device (run them on a GPU host)"
 
@@ -19,18 +26,33 @@ pytestmark = pytest.mark.perf
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     settings = metafunc.config.stash[SETTINGS]
-    if resolve_device(settings.device) != "cuda":
+    device = resolve_device(settings.device)
+    if device != "cuda":
         metafunc.parametrize(("nf_candidate", "nf_case"), [pytest.param(None, None, id="no-cuda")])
         return
-    cases = settings.select(perf.sweep(settings.dtypes, full=settings.full), perf.sweep(perf.PERF_DTYPES, full=True))
+    if metafunc.function.__name__ == "test_allreduce_speed":
+        sizes = settings.world_sizes or default_world_sizes(device)
+        cases = settings.select(
+            perf.allreduce_sweep(settings.dtypes, sizes, full=settings.full),
+            perf.allreduce_sweep(perf.PERF_DTYPES, sizes, full=True),
+        )
+    else:
+        cases = settings.select(
+            perf.sweep(settings.dtypes, full=settings.full), perf.sweep(perf.PERF_DTYPES, full=True)
+        )
     parametrize(metafunc, cases, settings)
+
+
+def _not_timed(candidate, case) -> str | None:
+    if candidate.method(case.op) is None:
+        return f"{candidate.name} has no {case.op}"
+    return candidate.declines(case)
 
 
 def test_speed(nf_candidate, nf_case, normfusion_settings, request: pytest.FixtureRequest) -> None:
     if nf_case is None:
         pytest.skip(NO_CUDA)
-    fn = nf_candidate.method(nf_case.op)
-    declined = nf_candidate.declines(nf_case) if fn else f"{nf_candidate.name} has no {nf_case.op}"
+    declined = _not_timed(nf_candidate, nf_case)
     if declined:
         settle(request.node, nf_candidate, nf_case, Outcome("skipped", f"not timed: {declined}"), normfusion_settings)
         return
@@ -43,6 +65,25 @@ def test_speed(nf_candidate, nf_case, normfusion_settings, request: pytest.Fixtu
         benchmark.group = f"{nf_case.op}-{nf_case.dtype}-H{nf_case.hidden}"
         perf.store_in_benchmark(benchmark, result.timing, metrics)
     problems = result.problems(nf_candidate.name)
+    outcome = Outcome("failed" if problems else "passed", "\n".join(problems), metrics)
+    settle(request.node, nf_candidate, nf_case, outcome, normfusion_settings)
+
+
+def test_allreduce_speed(nf_candidate, nf_case, normfusion_settings, request: pytest.FixtureRequest) -> None:
+    if nf_case is None:
+        pytest.skip(NO_CUDA)
+    declined = _not_timed(nf_candidate, nf_case) or pool.world_size_unavailable(request.config, nf_case.world_size)
+    if declined:
+        settle(request.node, nf_candidate, nf_case, Outcome("skipped", f"not timed: {declined}"), normfusion_settings)
+        return
+    payload = (nf_candidate.spec, nf_case, normfusion_settings.seed)
+    try:
+        ranks = pool.run_on_ranks(request.config, nf_case.world_size, perf.allreduce_rank_job, payload)
+    except pool.RankFailure as exc:
+        outcome = Outcome("timeout" if exc.timed_out else "error", str(exc))
+        settle(request.node, nf_candidate, nf_case, outcome, normfusion_settings)
+        return
+    problems, metrics = perf.allreduce_verdict(nf_candidate.name, ranks, request.config.stash[PERF].min_speedup)
     outcome = Outcome("failed" if problems else "passed", "\n".join(problems), metrics)
     settle(request.node, nf_candidate, nf_case, outcome, normfusion_settings)
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import pytest
+import torch
 
 from pytest_normfusion import perf, timing
+from pytest_normfusion.loading import load_candidate
 from pytest_normfusion.matrix import Case
 
 
@@ -93,15 +95,12 @@ def test_samples_become_pytest_benchmark_rounds() -> None:
     assert bench._mode
 
 
+@pytest.mark.skipif(torch.cuda.is_available(), reason="a CUDA device is present: the perf checks run")
 def test_perf_suite_skips_with_a_reason_without_cuda(pytester: pytest.Pytester) -> None:
-    import torch
-
-    if torch.cuda.is_available():
-        pytest.skip("a CUDA device is present")
     result = pytester.runpytest_subprocess(
         "-p", "no:cacheprovider", "-rs", "-m", "perf", "--normfusion-impl=reference", "--normfusion-perf-peers=triton"
     )
-    result.assert_outcomes(skipped=1)
+    result.assert_outcomes(skipped=2)  # the norm and the all-reduce checks
     result.stdout.fnmatch_lines(["*perf checks time CUDA-graph replays with CUDA events: no CUDA device*"])
 
 
@@ -114,3 +113,37 @@ def test_bad_min_speedup_is_a_usage_error(pytester: pytest.Pytester) -> None:
 def test_perf_marker_is_registered(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--markers")
     result.stdout.fnmatch_lines(["@pytest.mark.perf: GPU speed checks*"])
+
+
+def test_allreduce_sweep_needs_two_ranks() -> None:
+    cases = list(perf.allreduce_sweep(("bf16", "fp32"), (1, 2, 4), full=False))
+    assert {c.world_size for c in cases} == {2, 4}
+    assert {c.dtype for c in cases} == {"bf16"}
+    assert all(c.residual and c.weight == c.dtype and c.op == "allreduce_rms_norm" for c in cases)
+    assert len(cases) == 2 * 2 * len(perf.PERF_AR_HIDDEN) * len(perf.PERF_AR_TOKENS_QUICK)
+    assert list(perf.allreduce_sweep(("bf16",), (1,), full=True)) == []
+
+
+def test_unfused_side_uses_the_candidates_own_fused_add_when_it_takes_the_case() -> None:
+    case = Case("allreduce_rms_norm", "bf16", "bf16", 0.0, 16, 4096, 1e-6, residual=True, world_size=2)
+    reference = load_candidate("reference")
+    fallback = load_candidate("torch-compile")
+    assert perf.unfused_norm(reference, case, fallback) is reference
+    flashinfer = load_candidate("flashinfer")  # declines everything without CUDA
+    assert perf.unfused_norm(flashinfer, case, fallback) is (
+        flashinfer if flashinfer.declines(case) is None else fallback
+    )
+
+
+def test_allreduce_verdict_takes_the_slowest_rank_of_each_side() -> None:
+    ranks = [
+        {"fused_us": 4.0, "unfused_us": 9.0, "fused_mode": "cuda-graph", "unfused_mode": "cuda-graph", "notes": []},
+        {"fused_us": 5.0, "unfused_us": 8.0, "fused_mode": "cuda-graph", "unfused_mode": "cuda-graph", "notes": []},
+    ]
+    for r in ranks:
+        r["unfused_norm"] = "flashinfer"
+    problems, metrics = perf.allreduce_verdict("flashinfer", ranks, 1.0)
+    assert problems == [] and metrics["us"] == 5.0 and metrics["unfused_us"] == 9.0
+    assert metrics["speedup_vs_unfused"] == pytest.approx(1.8)
+    problems, _ = perf.allreduce_verdict("flashinfer", ranks, 2.0)
+    assert problems == ["flashinfer fused 5.00 us vs all_reduce + flashinfer 9.00 us: speedup 1.80x < 2.00x"]

@@ -4,12 +4,14 @@
 #   1. the conformance suite for reference, flashinfer and triton (certificate or JUnit XML),
 #   2. the perf checks (triton vs reference, torch-compile, flashinfer, liger; pytest-benchmark JSON),
 #   3. the norm benchmark sweep (JSON),
-#   4. the all-reduce fused-vs-unfused benchmark at each world size the GPUs allow (JSON),
+#   4. with 2+ GPUs, the all-reduce perf checks (flashinfer fused vs NCCL + norm; verdicts in
+#      run.log) and the all-reduce fused-vs-unfused benchmark per world size the GPUs allow (JSON),
 #   5. report.py: docs/performance.md's results and the plot,
-# and leaves at most 8 files under $OUT. Each stage has its own time limit (seconds, env
-# CONFORMANCE_S, PERF_S, BENCH_S, ALLREDUCE_S) so that the whole run fits a 10-minute
-# command on one GPU (about 8 minutes; each extra world size adds ALLREDUCE_S); a stage
-# cut short keeps what it wrote.
+# and leaves at most 8 files under $OUT: run.log, conformance.json + .md (or conformance.xml),
+# perf-benchmark.json, bench_norms.json, bench_allreduce.json, performance.md, performance.png.
+# Each stage has its own time limit (seconds, env CONFORMANCE_S, PERF_S, BENCH_S, ALLREDUCE_S)
+# so that the whole run fits a 10-minute command on one GPU (about 8 minutes; with more
+# GPUs each world size adds up to 2 x ALLREDUCE_S); a stage cut short keeps what it wrote.
 #
 #   .whl/ holds what ../shared/gpu/flashinfer-bundle.sh writes (flashinfer-bundle.tar.xz,
 #   flashinfer-aot-sm90a.tar.xz, the apache-tvm-ffi wheel) plus a liger_kernel wheel.
@@ -69,7 +71,11 @@ timeout "$PERF_S" $PY -m pytest -p no:cacheprovider -q -rf -m perf --normfusion-
 stage norm benchmarks
 timeout "$BENCH_S" $PY benchmarks/bench_norms.py --out "$OUT/bench_norms.json" --quick --budget-s $((BENCH_S - 40))
 
-stage all-reduce benchmarks
+stage all-reduce perf checks and benchmarks
+if [ "$gpus" -ge 2 ]; then
+  timeout "$ALLREDUCE_S" $PY -m pytest -p no:cacheprovider -v -rf -m perf -k test_allreduce_speed \
+    --normfusion-impl=flashinfer --normfusion-dtypes=bf16
+fi
 ar=()
 for ws in 2 4 8; do
   if [ "$gpus" -ge "$ws" ]; then

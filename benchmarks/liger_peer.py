@@ -8,11 +8,18 @@ weight is fp32, else ``llama`` (input-dtype multiply), as engines call it.
 
 from __future__ import annotations
 
+import importlib.util
+
 import torch
 
 
 class Liger:
     name = "liger"
+
+    def supports(self, case: object) -> bool | str:
+        if importlib.util.find_spec("liger_kernel") is None:
+            return "liger_kernel is not installed"
+        return True if torch.cuda.is_available() else "Liger's Triton kernels need a CUDA device"
 
     def rms_norm(
         self, x: torch.Tensor, weight: torch.Tensor | None, eps: float, weight_bias: float = 0.0

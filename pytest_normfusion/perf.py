@@ -167,7 +167,10 @@ def compare(
         if why:
             declined[other.name] = why
             continue
-        rivals[other.name] = measure(other, case, device, seed)
+        try:
+            rivals[other.name] = measure(other, case, device, seed)
+        except Exception as exc:  # a broken peer is recorded, and the candidate is not judged against it
+            declined[other.name] = f"raised {type(exc).__name__}: {exc}".splitlines()[0]
     return Comparison(mine, rivals, declined, min_speedup)
 
 

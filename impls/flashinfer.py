@@ -105,14 +105,14 @@ def _check_rows(name: str, t: torch.Tensor) -> None:
         raise ValueError(f"{name} data pointer is not {vec * t.element_size()}-byte aligned")
 
 
-def _weight_or_ones(x: torch.Tensor, weight: torch.Tensor | None) -> torch.Tensor:
-    """FlashInfer has no weight=None: ones of x.dtype scale exactly."""
-    return torch.ones(x.size(-1), dtype=x.dtype, device=x.device) if weight is None else weight
-
-
-def _check_bias(weight_bias: float) -> None:
+def _scale(x: torch.Tensor, weight: torch.Tensor | None, weight_bias: float) -> tuple[torch.Tensor, float]:
+    """(weight, weight_bias) for FlashInfer, which has no weight=None: then ones of x.dtype
+    (exact) and no bias, since without a weight weight_bias is not used (DESIGN.md 2)."""
+    if weight is None:
+        return torch.ones(x.size(-1), dtype=x.dtype, device=x.device), 0.0
     if weight_bias not in (0.0, 1.0):
         raise ValueError(f"FlashInfer has norm kernels for weight_bias 0 and 1 only, not {weight_bias}")
+    return weight, weight_bias
 
 
 class _Workspaces:
@@ -124,12 +124,11 @@ class _Workspaces:
 
     def get(self, group: Any, dtype: torch.dtype) -> Any:
         import torch.distributed as dist
-        from flashinfer.comm import create_allreduce_fusion_workspace
 
         group = group or dist.group.WORLD
         key = (id(group), dtype == torch.float32)  # the Lamport buffers are fp32 or 16-bit
         if key not in self._made:
-            self._made[key] = create_allreduce_fusion_workspace(
+            self._made[key] = _flashinfer("comm").create_allreduce_fusion_workspace(
                 backend="trtllm",
                 world_size=dist.get_world_size(group),
                 rank=dist.get_rank(group),
@@ -198,21 +197,21 @@ class FlashInfer:
     ) -> torch.Tensor:
         norm = _flashinfer("norm")
         _check_dtypes(x, weight)
-        _check_bias(weight_bias)
         _check_rows("x", x)
+        weight, weight_bias = _scale(x, weight, weight_bias)
         fn = norm.gemma_rmsnorm if weight_bias == 1.0 else norm.rmsnorm
-        return fn(x, _weight_or_ones(x, weight), eps)
+        return fn(x, weight, eps)
 
     def fused_add_rms_norm(
         self, x: torch.Tensor, residual: torch.Tensor, weight: torch.Tensor | None, eps: float, weight_bias: float = 0.0
     ) -> tuple[torch.Tensor, torch.Tensor]:
         norm = _flashinfer("norm")
         _check_dtypes(x, weight)
-        _check_bias(weight_bias)
         _check_rows("x", x)
         _check_rows("residual", residual)
+        weight, weight_bias = _scale(x, weight, weight_bias)
         fn = norm.gemma_fused_add_rmsnorm if weight_bias == 1.0 else norm.fused_add_rmsnorm
-        fn(x, residual, _weight_or_ones(x, weight), eps)  # in place: residual <- x + r, x <- y
+        fn(x, residual, weight, eps)  # in place: residual <- x + r, x <- y
         return x, residual
 
     def allreduce_rms_norm(
@@ -228,6 +227,7 @@ class FlashInfer:
         _check_dtypes(x, weight, allow_fp32=True)
         if not x.is_contiguous() or (residual is not None and not residual.is_contiguous()):
             raise ValueError("allreduce_fusion needs contiguous input and residual")
+        weight, weight_bias = _scale(x, weight, weight_bias)
         if self._workspaces is None:
             self._workspaces = _Workspaces()
         workspace = self._workspaces.get(group, x.dtype)
@@ -242,7 +242,7 @@ class FlashInfer:
             residual_out=residual_out,
             norm_out=norm_out,
             residual_in=torch.zeros_like(x) if residual is None else residual,
-            rms_gamma=_weight_or_ones(x, weight),
+            rms_gamma=weight,
             rms_eps=eps,
             fp32_acc=True,
             weight_bias=weight_bias,

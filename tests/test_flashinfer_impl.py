@@ -8,6 +8,7 @@ import importlib.util
 import pytest
 import torch
 
+from pytest_normfusion import reference
 from pytest_normfusion.impls import flashinfer as fi
 from pytest_normfusion.loading import load_candidate
 from pytest_normfusion.matrix import Case
@@ -101,10 +102,71 @@ def test_guards_refuse_misaligned_rows_and_mixed_dtypes() -> None:
         fi._check_dtypes(torch.ones(2, 8), None)
 
 
-def test_no_weight_becomes_exact_ones() -> None:
+def test_no_weight_becomes_exact_ones_without_bias() -> None:
     x = torch.randn(2, 8, dtype=torch.float16)
-    ones = fi._weight_or_ones(x, None)
-    assert ones.dtype == torch.float16 and ones.shape == (8,) and bool((ones == 1).all())
+    ones, bias = fi._scale(x, None, 0.0)
+    assert ones.dtype == torch.float16 and ones.shape == (8,) and bool((ones == 1).all()) and bias == 0.0
+    w = torch.randn(8, dtype=torch.float16)
+    assert fi._scale(x, w, 1.0) == (w, 1.0)
+    with pytest.raises(ValueError, match="weight_bias 0 and 1 only"):
+        fi._scale(x, w, 0.5)
+
+
+class _FakeNorm:
+    """Stands in for flashinfer.norm: records which function ran, computes with the reference."""
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
+    def _norm(self, name: str, bias: float):
+        def fn(x, weight, eps):
+            self.calls.append(name)
+            return reference.rms_norm(x, weight, eps, bias)
+
+        return fn
+
+    def _fused(self, name: str, bias: float):
+        def fn(x, residual, weight, eps):
+            self.calls.append(name)
+            y, r_out = reference.fused_add_rms_norm(x, residual, weight, eps, bias)
+            x.copy_(y)
+            residual.copy_(r_out)
+
+        return fn
+
+    def __getattr__(self, name: str):
+        bias = 1.0 if name.startswith("gemma") else 0.0
+        if name in ("rmsnorm", "gemma_rmsnorm"):
+            return self._norm(name, bias)
+        if name in ("fused_add_rmsnorm", "gemma_fused_add_rmsnorm"):
+            return self._fused(name, bias)
+        raise AttributeError(name)
+
+
+@pytest.mark.parametrize(
+    ("weight_dtype", "bias", "called"),
+    [("bf16", 0.0, "rmsnorm"), ("bf16", 1.0, "gemma_rmsnorm"), (None, 0.0, "rmsnorm")],
+)
+def test_rms_norm_maps_to_flashinfers_function(monkeypatch, weight_dtype, bias, called) -> None:
+    fake = _FakeNorm()
+    monkeypatch.setattr(fi, "_flashinfer", lambda name: fake)
+    x = torch.randn(3, 16, dtype=torch.bfloat16)
+    w = None if weight_dtype is None else torch.randn(16, dtype=torch.bfloat16)
+    y = fi.FlashInfer().rms_norm(x, w, 1e-6, bias)
+    assert fake.calls == [called]
+    assert torch.equal(y, reference.rms_norm(x, w, 1e-6, bias))
+
+
+def test_fused_add_returns_the_in_place_outputs(monkeypatch) -> None:
+    fake = _FakeNorm()
+    monkeypatch.setattr(fi, "_flashinfer", lambda name: fake)
+    x, r = torch.randn(3, 16, dtype=torch.float16), torch.randn(3, 16, dtype=torch.float16)
+    w = torch.randn(16, dtype=torch.float16)
+    expected = reference.fused_add_rms_norm(x, r, w, 1e-6, 1.0)
+    y, r_out = fi.FlashInfer().fused_add_rms_norm(x, r, w, 1e-6, 1.0)
+    assert fake.calls == ["gemma_fused_add_rmsnorm"]
+    assert y is x and r_out is r  # FlashInfer writes y into x and the sum into the residual
+    assert torch.equal(y, expected[0]) and torch.equal(r_out, expected[1])
 
 
 @needs_no_flashinfer
@@ -115,3 +177,67 @@ def test_suite_shows_flashinfer_skipped_with_reasons(pytester: pytest.Pytester) 
     )
     result.assert_outcomes(skipped=1)
     result.stdout.fnmatch_lines(["*declined by supports(): FlashInfer needs a CUDA device*probed: raises ImportError*"])
+
+
+class _FakeComm:
+    """Stands in for flashinfer.comm: records the workspace and fusion calls."""
+
+    class AllReduceFusionPattern:
+        kARResidualRMSNorm = 1
+
+    class Workspace:
+        world_size = 1
+        destroyed = False
+
+        def is_buffer_size_sufficient(self, tp_size, num_tokens, hidden_dim, dtype) -> bool:
+            return num_tokens * hidden_dim <= fi.WORKSPACE_TOKENS * fi.WORKSPACE_HIDDEN
+
+        def destroy(self) -> None:
+            self.destroyed = True
+
+    def __init__(self) -> None:
+        self.created: list[dict] = []
+        self.fused: list[dict] = []
+
+    def create_allreduce_fusion_workspace(self, **kwargs):
+        self.created.append(kwargs)
+        return self.Workspace()
+
+    def allreduce_fusion(self, **kwargs) -> None:
+        self.fused.append(kwargs)
+        y, r_out = reference.fused_add_rms_norm(
+            kwargs["input"], kwargs["residual_in"], kwargs["rms_gamma"], kwargs["rms_eps"], kwargs["weight_bias"]
+        )
+        kwargs["norm_out"].copy_(y)
+        kwargs["residual_out"].copy_(r_out)
+
+
+@pytest.fixture
+def one_rank_group():
+    import torch.distributed as dist
+
+    dist.init_process_group("gloo", store=dist.HashStore(), rank=0, world_size=1)
+    yield dist.group.WORLD
+    dist.destroy_process_group()
+
+
+def test_allreduce_uses_one_trtllm_workspace_and_zero_residual(monkeypatch, one_rank_group) -> None:
+    fake = _FakeComm()
+    monkeypatch.setattr(fi, "_flashinfer", lambda name: fake)
+    impl = fi.FlashInfer()
+    x = torch.randn(4, 64, dtype=torch.bfloat16)
+    y, r_out = impl.allreduce_rms_norm(x, None, None, 1e-6, 0.0, one_rank_group)
+    impl.allreduce_rms_norm(x, torch.randn_like(x), torch.randn(64, dtype=torch.bfloat16), 1e-6, 1.0)
+    assert len(fake.created) == 1  # made once for the group, reused
+    assert fake.created[0]["backend"] == "trtllm" and fake.created[0]["dtype"] == torch.bfloat16
+    first, second = fake.fused
+    assert first["pattern"] == _FakeComm.AllReduceFusionPattern.kARResidualRMSNorm and first["fp32_acc"]
+    assert bool((first["residual_in"] == 0).all()) and bool((first["rms_gamma"] == 1).all())
+    assert first["weight_bias"] == 0.0 and second["weight_bias"] == 1.0
+    assert torch.equal(r_out, x) and torch.equal(y, reference.rms_norm(x, None, 1e-6))
+    with pytest.raises(TypeError, match="returns NaN"):
+        impl.allreduce_rms_norm(x, None, torch.ones(64), 1e-6, 0.0, one_rank_group)
+    with pytest.raises(ValueError, match="exceeds"):
+        impl.allreduce_rms_norm(torch.zeros(8193, 8192, dtype=torch.bfloat16), None, None, 1e-6)
+    impl._workspaces.destroy()
+    assert not impl._workspaces._made

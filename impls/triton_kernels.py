@@ -21,8 +21,8 @@ def _kernels() -> Any:
     """The kernel module, or an ImportError that says what is missing."""
     try:
         return importlib.import_module("pytest_normfusion.impls.triton_norm")
-    except ImportError as exc:
-        raise ImportError(f"triton is not importable ({exc}); pip install 'triton>=3'") from exc
+    except ModuleNotFoundError as exc:
+        raise ImportError(f"triton is not installed ({exc}); pip install 'triton>=3'") from exc
 
 
 def unavailable() -> str | None:

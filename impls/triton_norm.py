@@ -36,17 +36,22 @@ def interpreting() -> bool:
 
 
 INTERPRET = interpreting()
-if INTERPRET:
-    # Triton decides at import whether its own library functions (tl.sum, ...) are
-    # interpreted: the switch must be set before the first ``import triton``.
-    if "triton" in sys.modules and os.environ.get("TRITON_INTERPRET") != "1":
-        raise ImportError("triton was imported before the interpreter could be chosen; set TRITON_INTERPRET=1")
+if INTERPRET and "triton" not in sys.modules:
+    # Triton reads TRITON_INTERPRET once, at its first import, to interpret its own library
+    # (tl.sum then runs as one numpy call). Set it only when we import triton first.
     os.environ["TRITON_INTERPRET"] = "1"
 
 import triton  # noqa: E402
 import triton.language as tl  # noqa: E402
+from triton.runtime.interpreter import InterpretedFunction  # noqa: E402
 
-_jit = triton.jit
+# Our kernels are interpreted whenever INTERPRET is set, even when triton was imported
+# earlier without it (torch._dynamo imports triton): then triton's own library functions
+# are compiled-only, and the kernels sum with tl.reduce over our own combine function
+# instead of tl.sum (correct, but about 20x slower in the interpreter: measured 23 s
+# vs ~1 s for two quick-matrix cases).
+_jit = InterpretedFunction if INTERPRET else triton.jit
+_LIBRARY_COMPILED_ONLY = INTERPRET and not isinstance(tl.sum, InterpretedFunction)
 
 # Largest power-of-two row kept whole in registers: 16384 fp32 values over 16 warps
 # is 32 per thread (64 with the residual), within the register file.
@@ -58,6 +63,24 @@ MAX_ROWS = 64
 CHUNK = 4096
 CHUNK_WARPS = 8
 ELEMENTS_PER_WARP = 512  # 16 per thread: two 16-byte vectors of a half type
+
+
+if _LIBRARY_COMPILED_ONLY:
+
+    @_jit
+    def _add(a, b):
+        return a + b
+
+    @_jit
+    def _row_sum(v, axis: tl.constexpr):
+        """A sum along ``axis`` with our own combine function (see ``_jit``)."""
+        return tl.reduce(v, axis, _add)
+
+else:
+
+    @_jit
+    def _row_sum(v, axis: tl.constexpr):
+        return tl.sum(v, axis=axis)
 
 
 @_jit
@@ -103,7 +126,7 @@ def _norm_rows_kernel(
     if HAS_RESIDUAL:
         s += tl.load(r_ptr + rows[:, None] * r_stride + cols[None, :], mask=mask, other=0.0).to(tl.float32)
         tl.store(r_out_ptr + out_offsets, _cast_out(s, r_out_ptr.dtype.element_ty, ROUND_BF16), mask=mask)
-    rstd = tl.math.rsqrt(tl.sum(s * s, axis=1) / n_cols + eps)
+    rstd = tl.math.rsqrt(_row_sum(s * s, 1) / n_cols + eps)
     y = s * rstd[:, None]
     if HAS_WEIGHT:
         w = tl.load(w_ptr + cols, mask=col_ok, other=0.0).to(tl.float32) + weight_bias
@@ -130,7 +153,7 @@ def _norm_chunks_kernel(
 ):
     row = tl.program_id(0).to(tl.int64)
     x_row, r_row, out_row = x_ptr + row * x_stride, r_ptr + row * r_stride, row * n_cols
-    acc = tl.zeros([CHUNK], dtype=tl.float32)
+    acc = tl.full([CHUNK], 0.0, tl.float32)
     for start in range(0, n_cols, CHUNK):
         cols = start + tl.arange(0, CHUNK)
         ok = cols < n_cols
@@ -139,7 +162,7 @@ def _norm_chunks_kernel(
             s += tl.load(r_row + cols, mask=ok, other=0.0).to(tl.float32)
             tl.store(r_out_ptr + out_row + cols, _cast_out(s, r_out_ptr.dtype.element_ty, ROUND_BF16), mask=ok)
         acc += s * s
-    rstd = tl.math.rsqrt(tl.sum(acc, axis=0) / n_cols + eps)
+    rstd = tl.math.rsqrt(_row_sum(acc, 0) / n_cols + eps)
     for start in range(0, n_cols, CHUNK):
         cols = start + tl.arange(0, CHUNK)
         ok = cols < n_cols

@@ -1,8 +1,8 @@
-"""Our Triton kernels against a slice of the conformance suite, in Triton's CPU interpreter.
+"""Our Triton kernels against a slice of the conformance suite, in Triton's CPU interpreter,
+and compiled for Hopper without a GPU.
 
-Each run is a subprocess: Triton must be imported with its interpreter switched on,
-which another test's earlier ``import triton`` (inductor's) would prevent in-process.
-Skipped where triton is not installed; on a GPU host the same runs compile the kernels.
+Suite runs are subprocesses, as a user runs them. Skipped where triton is not
+installed; on a GPU host the same runs compile the kernels.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ SLICE = (
 
 
 def _run(pytester: pytest.Pytester, impl: str, *patterns: str) -> pytest.RunResult:
+    """The suite for ``impl`` on the cases matching ``patterns`` (an option passes through as is)."""
     return pytester.runpytest_subprocess(
         "-p",
         "no:cacheprovider",
@@ -34,7 +35,7 @@ def _run(pytester: pytest.Pytester, impl: str, *patterns: str) -> pytest.RunResu
         "-k",
         "test_norm",
         f"--normfusion-impl={impl}",
-        *(f"--normfusion-case={p}" for p in patterns),
+        *(p if p.startswith("--") else f"--normfusion-case={p}" for p in patterns),
     )
 
 
@@ -106,3 +107,14 @@ def test_kernels_compile_for_hopper_with_16_byte_loads(pytester: pytest.Pytester
     assert run.returncode == 0, run.stderr[-3000:]
     counts = dict(line.rsplit(" v4-loads ", 1) for line in run.stdout.splitlines())
     assert len(counts) == 4 and all(int(n) > 0 for n in counts.values()), run.stdout
+
+
+def test_interpreter_works_after_another_impl_imported_triton(pytester: pytest.Pytester) -> None:
+    """torch-compile first: ``import torch._dynamo`` imports triton before our kernels load."""
+    result = _run(
+        pytester,
+        "torch-compile",
+        "fused_add_rms_norm-bf16-w_fp32-bias1-T33xH67-eps1e-06-strided-outlier",
+        "--normfusion-impl=triton",
+    )
+    result.assert_outcomes(passed=2)

@@ -20,5 +20,6 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 
 def test_norm(nf_candidate, nf_case, normfusion_settings, request: pytest.FixtureRequest) -> None:
-    outcome = run_single_device(nf_candidate, nf_case, normfusion_settings.seed, normfusion_settings.resolved_device)
-    settle(request.node, nf_candidate, nf_case, outcome, normfusion_settings)
+    settings = normfusion_settings
+    outcome = run_single_device(nf_candidate, nf_case, settings.seed, settings.resolved_device, settings.case_timeout)
+    settle(request.node, nf_candidate, nf_case, outcome, settings)

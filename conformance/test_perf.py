@@ -28,7 +28,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     settings = metafunc.config.stash[SETTINGS]
     device = resolve_device(settings.device)
     if device != "cuda":
-        metafunc.parametrize(("nf_candidate", "nf_case"), [pytest.param(None, None, id="no-cuda")])
+        _skip_all(metafunc, settings, NO_CUDA, "no-cuda")
         return
     if metafunc.function.__name__ == "test_allreduce_speed":
         sizes = settings.world_sizes or default_world_sizes(device)
@@ -37,14 +37,19 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
             perf.allreduce_sweep(perf.PERF_DTYPES, sizes, full=True),
         )
         if not any(s >= 2 for s in sizes):
-            reason = f"no world size of 2 or more among {sizes} (one GPU per rank)"
-            metafunc.parametrize(("nf_candidate", "nf_case"), [pytest.param(None, reason, id="one-rank")])
+            _skip_all(metafunc, settings, f"no world size of 2 or more among {sizes} (one GPU per rank)", "one-rank")
             return
     else:
         cases = settings.select(
             perf.sweep(settings.dtypes, full=settings.full), perf.sweep(perf.PERF_DTYPES, full=True)
         )
     parametrize(metafunc, cases, settings)
+
+
+def _skip_all(metafunc: pytest.Metafunc, settings, reason: str, label: str) -> None:
+    """One test per candidate that skips with ``reason`` (passed as the case)."""
+    params = [pytest.param(c, reason, id=f"{c.name}-{label}") for c in settings.candidates]
+    metafunc.parametrize(("nf_candidate", "nf_case"), params)
 
 
 def _not_timed(candidate, case) -> str | None:
@@ -54,8 +59,8 @@ def _not_timed(candidate, case) -> str | None:
 
 
 def test_speed(nf_candidate, nf_case, normfusion_settings, request: pytest.FixtureRequest) -> None:
-    if nf_case is None:
-        pytest.skip(NO_CUDA)
+    if isinstance(nf_case, str):
+        pytest.skip(nf_case)
     declined = _not_timed(nf_candidate, nf_case)
     if declined:
         settle(request.node, nf_candidate, nf_case, Outcome("skipped", f"not timed: {declined}"), normfusion_settings)
@@ -74,8 +79,6 @@ def test_speed(nf_candidate, nf_case, normfusion_settings, request: pytest.Fixtu
 
 
 def test_allreduce_speed(nf_candidate, nf_case, normfusion_settings, request: pytest.FixtureRequest) -> None:
-    if nf_case is None:
-        pytest.skip(NO_CUDA)
     if isinstance(nf_case, str):
         pytest.skip(nf_case)
     declined = _not_timed(nf_candidate, nf_case) or pool.world_size_unavailable(request.config, nf_case.world_size)

@@ -69,8 +69,8 @@ def ulp_distance(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
 
 def ulps_from_ideal(got: torch.Tensor, ideal: torch.Tensor) -> torch.Tensor:
     """``|got - ideal|`` in ulps of ``got.dtype`` at the ideal's magnitude (fp64 result)."""
-    _, exponent = torch.frexp(ideal)
-    exponent = (exponent - 1).clamp(min=_MIN_EXPONENT[got.dtype])
+    _, exponent = torch.frexp(ideal)  # ideal = m * 2**exponent, 0.5 <= |m| < 1
+    exponent = torch.where(ideal == 0, _MIN_EXPONENT[got.dtype], exponent - 1).clamp(min=_MIN_EXPONENT[got.dtype])
     ulp = torch.ldexp(torch.ones_like(ideal), exponent - _MANTISSA_BITS[got.dtype])
     return (got.double() - ideal).abs() / ulp
 
@@ -98,11 +98,11 @@ class Verdict:
         return {"profile": self.profile, "max_ulp": round(self.max_ulp, 3), "rel_err": float(f"{self.rel_err:.4g}")}
 
 
-def _fmt(v: float) -> str:
+def fmt_value(v: float) -> str:
     return f"{v:.8g}"
 
 
-def _index(flat: int, shape: torch.Size) -> str:
+def element_index(flat: int, shape: torch.Size) -> str:
     return "[" + ", ".join(str(int(i)) for i in torch.unravel_index(torch.tensor(flat), shape)) + "]"
 
 
@@ -123,7 +123,7 @@ def _nonfinite(name: str, got: torch.Tensor, ideal: torch.Tensor) -> str | None:
     i = int(bad.flatten().nonzero()[0])
     return (
         f"{name} has {int(bad.sum())} / {bad.numel()} NaN/Inf elements where the fp64 ideal is finite; "
-        f"first {name}{_index(i, got.shape)} = {got.flatten()[i].item()} (ideal {_fmt(ideal.flatten()[i].item())})"
+        f"first {name}{element_index(i, got.shape)} = {got.flatten()[i].item()} (ideal {fmt_value(ideal.flatten()[i].item())})"
     )
 
 
@@ -158,8 +158,8 @@ def judge(
             i = int(ulps.flatten().argmax())
             v.problems.append(
                 f"y is {v.max_ulp:.1f} ulp from the fp64 ideal (allowed {bound:.1f} for H={case.hidden}); "
-                f"worst y{_index(i, y.shape)} = {_fmt(y_cpu.flatten()[i].item())} vs ideal "
-                f"{_fmt(ideal.flatten()[i].item())}"
+                f"worst y{element_index(i, y.shape)} = {fmt_value(y_cpu.flatten()[i].item())} vs ideal "
+                f"{fmt_value(ideal.flatten()[i].item())}"
             )
         return v
     return _judge_profiles(case, y_cpu, s32.cpu(), ideal, weight, tol, v)
@@ -198,9 +198,9 @@ def _judge_profiles(
     profile, _, _, _, _, ref, diff = min((r for r in rows if r[1] is None), key=lambda r: (r[2], r[3]))
     i = int(diff.flatten().argmax())
     lines.append(
-        f"  worst element vs {profile.name}: y{_index(i, y.shape)} = {_fmt(y.flatten()[i].item())}, "
-        f"expected {_fmt(ref.flatten()[i].item())} ({int(diff.flatten()[i])} ulp), "
-        f"fp64 ideal {_fmt(ideal.flatten()[i].item())}"
+        f"  worst element vs {profile.name}: y{element_index(i, y.shape)} = {fmt_value(y.flatten()[i].item())}, "
+        f"expected {fmt_value(ref.flatten()[i].item())} ({int(diff.flatten()[i])} ulp), "
+        f"fp64 ideal {fmt_value(ideal.flatten()[i].item())}"
     )
     v.problems.append("\n".join(lines))
     return v
@@ -219,7 +219,7 @@ def check_residual(r_out: torch.Tensor, s32: torch.Tensor, s64: torch.Tensor) ->
     i = int(diff.flatten().argmax())
     return (
         f"residual_out is not x + residual rounded to {r_cpu.dtype}: {int((diff != 0).sum())} / {diff.numel()} "
-        f"elements differ, worst residual_out{_index(i, r_cpu.shape)} = {_fmt(r_cpu.flatten()[i].item())}, "
-        f"expected {_fmt(expected.flatten()[i].item())} ({int(diff.flatten()[i])} ulp), exact sum "
-        f"{_fmt(s64.flatten()[i].item())}"
+        f"elements differ, worst residual_out{element_index(i, r_cpu.shape)} = {fmt_value(r_cpu.flatten()[i].item())}, "
+        f"expected {fmt_value(expected.flatten()[i].item())} ({int(diff.flatten()[i])} ulp), exact sum "
+        f"{fmt_value(s64.flatten()[i].item())}"
     )

@@ -131,7 +131,9 @@ def run_allreduce(config: pytest.Config, candidate: Candidate, case: Case, seed:
             config, case.world_size, rank_job, (candidate.spec, case, seed), failed=_raised_on_rank
         )
     except pool.RankFailure as exc:
-        return Outcome("timeout" if exc.timed_out else "error", str(exc))
+        stats = pool.pool_stats(config, case.world_size)
+        capped = {"pool_capped": True} if stats and stats.capped else {}
+        return Outcome("timeout" if exc.timed_out else "error", str(exc), capped)
     outcome = merge(outcomes)
     stats = pool.pool_stats(config, case.world_size)
     if stats is not None and outcome.metrics:

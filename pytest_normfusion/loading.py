@@ -17,6 +17,8 @@ from pytest_normfusion.tolerance import Tolerances
 
 IMPL_GROUP = "pytest_normfusion.impls"
 PASS_GROUP = "pytest_normfusion.passes"
+# what a pass may claim (models.PATTERNS, kept here so loading imports no torch)
+PASS_PATTERNS = ("plain", "residual", "gemma")
 
 
 class LoadError(Exception):
@@ -100,3 +102,42 @@ def load_candidate(spec: str) -> Candidate:
     except ValueError as exc:
         raise LoadError(f"impl {spec!r}: {exc}") from exc
     return Candidate(spec=spec, name=str(getattr(obj, "name", spec)), obj=obj, tolerances=tolerances)
+
+
+@dataclasses.dataclass
+class FusionPassCandidate:
+    """A loaded fusion pass: a callable rewriting a GraphModule in place, and what it claims."""
+
+    spec: str  # as the user gave it; ranks and repro lines load it again from this
+    name: str
+    fn: Any
+    claims: frozenset[str] | None  # the model patterns it fuses; None: all of them
+
+    def unclaimed(self, patterns: frozenset[str]) -> str | None:
+        """Why a model exercising ``patterns`` is not this pass's business, or None."""
+        if self.claims is None or patterns <= self.claims:
+            return None
+        return (
+            f"pass {self.name} claims {', '.join(sorted(self.claims)) or 'nothing'}; "
+            f"this model needs {', '.join(sorted(patterns - self.claims))}"
+        )
+
+
+def load_pass(spec: str) -> FusionPassCandidate:
+    """Load a pass (an instance, a class or a factory of a callable, or the callable itself)."""
+    obj = resolve(spec, PASS_GROUP)
+    if isinstance(obj, type):
+        try:
+            obj = obj()
+        except Exception as exc:
+            raise LoadError(f"pass {spec!r}: calling {obj!r}() failed: {type(exc).__name__}: {exc}") from exc
+    if not callable(obj):
+        raise LoadError(f"pass {spec!r}: {type(obj).__name__} is not callable (a pass is fn(GraphModule))")
+    claims = getattr(obj, "claims", None)
+    if claims is not None:
+        claims = frozenset(claims)
+        unknown = sorted(claims - set(PASS_PATTERNS))
+        if unknown:
+            raise LoadError(f"pass {spec!r}: unknown claims {', '.join(unknown)}; known: {', '.join(PASS_PATTERNS)}")
+    name = str(getattr(obj, "name", None) or getattr(obj, "__name__", None) or spec)
+    return FusionPassCandidate(spec=spec, name=name, fn=obj, claims=claims)

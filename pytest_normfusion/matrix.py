@@ -158,5 +158,5 @@ def parse_dtypes(value: str) -> tuple[str, ...]:
     names = [v.strip() for v in value.split(",") if v.strip()]
     unknown = [n for n in names if n not in DTYPES]
     if unknown or not names:
-        raise ValueError(f"unknown dtype {', '.join(unknown) or value!r}; choose from {','.join(DTYPES)}")
+        raise ValueError(f"unknown dtype {', '.join(unknown) or repr(value)}; choose from {','.join(DTYPES)}")
     return tuple(d for d in DTYPES if d in names)

@@ -14,6 +14,7 @@ import pytest
 from pytest_normfusion.loading import LoadError
 
 IMPL_OPTION = "--normfusion-impl"
+PASS_OPTION = "--normfusion-pass"
 DTYPES_OPTION = "--normfusion-dtypes"
 SEED_OPTION = "--normfusion-seed"
 QUICK_OPTION = "--normfusion-quick"
@@ -22,13 +23,27 @@ CASE_OPTION = "--normfusion-case"
 DEVICE_OPTION = "--normfusion-device"
 MIN_SPEEDUP_OPTION = "--normfusion-min-speedup"
 PERF_PEERS_OPTION = "--normfusion-perf-peers"
+REPORT_OPTION = "--normfusion-report"
+SKIPS_OPTION = "--normfusion-skips"
+XFAILS_OPTION = "--normfusion-xfails"
+XFAIL_STRICT_OPTION = "--normfusion-xfail-strict"
+CASE_TIMEOUT_OPTION = "--normfusion-case-timeout"
+HYPOTHESIS_OPTION = "--normfusion-hypothesis"
+HYPOTHESIS_PROFILES = ("ci", "certify")
 WORLD_SIZES_OPTION = "--normfusion-world-sizes"
 TIMEOUT_OPTION = "--normfusion-timeout"
 REBUILDS_OPTION = "--normfusion-max-pool-rebuilds"
 
+# the fusion-pass suite's module in conformance/; every other module there certifies impls
+PASS_SUITE_MODULE = "test_fusion_pass.py"
+# the speed checks, collected only when -m selects them
+PERF_SUITE_MODULE = "test_perf.py"
+
 SETTINGS = pytest.StashKey["Settings"]()
 RESULTS = pytest.StashKey["Results"]()
 PERF = pytest.StashKey["PerfSettings"]()
+EXPECTATIONS = pytest.StashKey["list[Entry]"]()
+REPORT = pytest.StashKey["list[Path]"]()  # the files the certificate was written to
 
 
 def conformance_dir() -> Path:
@@ -48,6 +63,16 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="NAME",
         help="candidate to certify: entry point name (group pytest_normfusion.impls) or module:attr "
         "(an instance, a class or a zero-argument factory); repeat for several. Default: reference.",
+    )
+    group.addoption(
+        PASS_OPTION,
+        action="append",
+        dest="normfusion_pass",
+        default=[],
+        metavar="NAME",
+        help="fusion pass to certify: entry point name (group pytest_normfusion.passes) or module:attr "
+        "(a callable rewriting a torch.fx.GraphModule in place, or a class or factory of one); repeat "
+        "for several. Alone (without an impl) it runs only the fusion-pass suite. Default: reference.",
     )
     group.addoption(
         DTYPES_OPTION,
@@ -90,18 +115,45 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="device for single-device cases: auto (CUDA if present), cpu or cuda. Default: auto.",
     )
     group.addoption(
-        MIN_SPEEDUP_OPTION,
-        dest="normfusion_min_speedup",
-        metavar="RATIO",
-        help="perf checks (marker perf, GPU): the candidate must be RATIO times as fast as the reference "
-        "and every peer, timed in the same run. Default: 1.0.",
+        REPORT_OPTION,
+        dest="normfusion_report",
+        metavar="PATH",
+        help="write the certificate JSON to PATH and its Markdown beside it (PATH with .md). Default: none.",
     )
     group.addoption(
-        PERF_PEERS_OPTION,
-        dest="normfusion_perf_peers",
-        metavar="LIST",
-        help="perf checks: impls to compare against besides the reference, comma-separated entry point "
-        "names or module:attr (e.g. torch-compile,flashinfer). Default: none.",
+        SKIPS_OPTION,
+        dest="normfusion_skips",
+        metavar="FILE",
+        help="skip the tests FILE names: one fnmatch pattern a line over '<impl>-<case id>' or case ids, "
+        "'# reason' inline or in the comment block above. Default: none.",
+    )
+    group.addoption(
+        XFAILS_OPTION,
+        dest="normfusion_xfails",
+        metavar="FILE",
+        help="expect the tests FILE names to fail (same form as " + SKIPS_OPTION + "). Default: none.",
+    )
+    group.addoption(
+        XFAIL_STRICT_OPTION,
+        dest="normfusion_xfail_strict",
+        action="store_true",
+        default=None,
+        help="a test of the xfail file that passes fails the session. Default: it is reported as XPASS.",
+    )
+    group.addoption(
+        CASE_TIMEOUT_OPTION,
+        dest="normfusion_case_timeout",
+        metavar="SECONDS",
+        help="how long one single-device case may run before its status is timeout; 0: no limit. Default: 120.",
+    )
+    group.addoption(
+        HYPOTHESIS_OPTION,
+        dest="normfusion_hypothesis",
+        nargs="?",
+        const="ci",
+        metavar="PROFILE",
+        help="run the property-based layer (needs hypothesis) with profile ci (few examples) or certify "
+        "(many). Default: off; the option alone means ci.",
     )
     group.addoption(
         WORLD_SIZES_OPTION,
@@ -123,13 +175,34 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="how often a world size's rank pool is rebuilt after a rank died or hung before its "
         "remaining cases fail at once. Default: 4.",
     )
+    group.addoption(
+        MIN_SPEEDUP_OPTION,
+        dest="normfusion_min_speedup",
+        metavar="RATIO",
+        help="perf checks (marker perf, GPU): the candidate must be RATIO times as fast as the reference "
+        "and every peer, timed in the same run. Default: 1.0.",
+    )
+    group.addoption(
+        PERF_PEERS_OPTION,
+        dest="normfusion_perf_peers",
+        metavar="LIST",
+        help="perf checks: impls to compare against besides the reference, comma-separated entry point "
+        "names or module:attr (e.g. torch-compile,flashinfer). Default: none.",
+    )
     parser.addini("normfusion_impl", type="linelist", help="default for " + IMPL_OPTION)
+    parser.addini("normfusion_pass", type="linelist", help="default for " + PASS_OPTION)
     parser.addini("normfusion_dtypes", default="fp16,bf16,fp32", help="default for " + DTYPES_OPTION)
     parser.addini("normfusion_seed", default="0", help="default for " + SEED_OPTION)
     parser.addini("normfusion_matrix", default="quick", help="quick or full")
     parser.addini("normfusion_device", default="auto", help="default for " + DEVICE_OPTION)
     parser.addini("normfusion_min_speedup", default="1.0", help="default for " + MIN_SPEEDUP_OPTION)
     parser.addini("normfusion_perf_peers", default="", help="default for " + PERF_PEERS_OPTION)
+    parser.addini("normfusion_report", default="", help="default for " + REPORT_OPTION)
+    parser.addini("normfusion_skips", default="", help="default for " + SKIPS_OPTION)
+    parser.addini("normfusion_xfails", default="", help="default for " + XFAILS_OPTION)
+    parser.addini("normfusion_xfail_strict", type="bool", default=False, help="default for " + XFAIL_STRICT_OPTION)
+    parser.addini("normfusion_case_timeout", default="120", help="default for " + CASE_TIMEOUT_OPTION)
+    parser.addini("normfusion_hypothesis", default="", help="default for " + HYPOTHESIS_OPTION + " (ci, certify)")
     parser.addini("normfusion_world_sizes", default="auto", help="default for " + WORLD_SIZES_OPTION)
     parser.addini("normfusion_timeout", default="60", help="default for " + TIMEOUT_OPTION)
     parser.addini("normfusion_max_pool_rebuilds", default="4", help="default for " + REBUILDS_OPTION)
@@ -140,13 +213,34 @@ def _option(config: pytest.Config, name: str) -> str:
     return value if value is not None else config.getini("normfusion_" + name)
 
 
+def _path(config: pytest.Config, name: str) -> Path | None:
+    """A path option relative to where pytest was invoked; from the ini file, relative to that file."""
+    value = config.getoption("normfusion_" + name)
+    base = config.invocation_params.dir
+    if value is None:
+        value = config.getini("normfusion_" + name)
+        base = config.inipath.parent if config.inipath else config.rootpath
+    return (base / value) if value else None
+
+
+def _case_timeout(value: str) -> float:
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if seconds < 0:
+        raise pytest.UsageError(f"{CASE_TIMEOUT_OPTION}={value!r}: expected seconds (a number >= 0; 0 means no limit)")
+    return seconds
+
+
 @pytest.hookimpl(trylast=True)  # after the terminal plugin's, so a torchrun rank can silence it
 def pytest_configure(config: pytest.Config) -> None:
-    from pytest_normfusion import matrix
+    from pytest_normfusion import expectations, matrix
     from pytest_normfusion.results import Results
-    from pytest_normfusion.session import Settings, load_candidates, parse_seed, parse_world_sizes
+    from pytest_normfusion.session import Settings, load_candidates, load_passes, parse_seed, parse_world_sizes
 
     impl_specs = config.getoption("normfusion_impl") or config.getini("normfusion_impl")
+    pass_specs = config.getoption("normfusion_pass") or config.getini("normfusion_pass")
     try:
         dtypes = matrix.parse_dtypes(_option(config, "dtypes"))
     except ValueError as exc:
@@ -162,12 +256,29 @@ def pytest_configure(config: pytest.Config) -> None:
     if device not in ("auto", "cpu", "cuda"):
         raise pytest.UsageError(f"{DEVICE_OPTION}={device!r}: expected auto, cpu or cuda")
     settings = Settings(impl_specs, dtypes, seed, kind == "full", config.getoption("normfusion_case"), device)
+    settings.case_timeout = _case_timeout(str(_option(config, "case_timeout")))
+    settings.hypothesis = _option(config, "hypothesis") or None
+    if settings.hypothesis not in (None, *HYPOTHESIS_PROFILES):
+        raise pytest.UsageError(
+            f"{HYPOTHESIS_OPTION}={settings.hypothesis!r}: expected {' or '.join(HYPOTHESIS_PROFILES)} "
+            f"(write {HYPOTHESIS_OPTION}=ci when a path follows it)"
+        )
+    try:
+        config.stash[EXPECTATIONS] = expectations.load(
+            _path(config, "skips"), _path(config, "xfails"), config.invocation_params.dir
+        )
+    except expectations.ExpectationError as exc:
+        raise pytest.UsageError(str(exc)) from None
     settings.world_sizes = parse_world_sizes(str(_option(config, "world_sizes")))
     settings.timeout = _positive(TIMEOUT_OPTION, _option(config, "timeout"), float)
     settings.max_pool_rebuilds = _positive(REBUILDS_OPTION, _option(config, "max_pool_rebuilds"), int, zero=True)
-    if impl_specs:
+    settings.pass_specs = list(pass_specs)
+    if impl_specs or pass_specs:
         try:
-            settings._candidates = load_candidates(impl_specs)
+            if impl_specs:
+                settings._candidates = load_candidates(impl_specs)
+            if pass_specs:
+                settings._passes = load_passes(pass_specs)
         except LoadError as exc:
             raise pytest.UsageError(str(exc)) from None
         if config.args_source != pytest.Config.ArgsSource.ARGS:
@@ -175,7 +286,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[SETTINGS] = settings
     config.stash[PERF] = _perf_settings(config)
     config.addinivalue_line("markers", "perf: GPU speed checks against the reference and peers (pytest-normfusion)")
-    config.stash[RESULTS] = results = Results()
+    config.stash[RESULTS] = results = Results(lambda: [c.name for c in settings.candidates])
     config.pluginmanager.register(results, "normfusion-results")
     if "WORLD_SIZE" in os.environ and "RANK" in os.environ:
         # torchrun: every rank runs the suite and rank 0 reports (it gathers every rank's
@@ -223,14 +334,22 @@ def pytest_configure_node(node) -> None:  # xdist: every worker uses the control
 
 
 def _active(config: pytest.Config) -> bool:
-    """The suite is in this run: an impl was named, or conformance/ is being collected."""
+    """The suite is in this run: an impl or a pass was named, or conformance/ is being collected."""
     settings = config.stash.get(SETTINGS, None)
     if settings is None:
         return False
-    if settings.impl_specs:
+    if settings.impl_specs or settings.pass_specs:
         return True
     suite = conformance_dir()
     return any(suite == p or suite in p.parents for p in (Path(a.split("::")[0]).resolve() for a in config.args))
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collect_directory(path: Path, parent: pytest.Collector) -> pytest.Collector | None:
+    """The suite's folder is a plain directory: its package is imported by its one name."""
+    if path == conformance_dir():
+        return pytest.Dir.from_parent(parent, path=path)
+    return None
 
 
 def _perf_selected(config: pytest.Config) -> bool:
@@ -240,17 +359,15 @@ def _perf_selected(config: pytest.Config) -> bool:
 
 
 def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
-    if collection_path.name == "test_perf.py" and collection_path.parent == conformance_dir():
-        return None if _perf_selected(config) else True
-    return None
-
-
-@pytest.hookimpl(tryfirst=True)
-def pytest_collect_directory(path: Path, parent: pytest.Collector) -> pytest.Collector | None:
-    """The suite's folder is a plain directory: its package is imported by its one name."""
-    if path == conformance_dir():
-        return pytest.Dir.from_parent(parent, path=path)
-    return None
+    """Only the suites asked for: a pass alone runs the pass suite, an impl alone the impl suite;
+    the perf checks only when ``-m`` selects them."""
+    settings = config.stash.get(SETTINGS, None)
+    if settings is None or collection_path.suffix != ".py" or collection_path.parent != conformance_dir():
+        return None
+    if collection_path.name == PERF_SUITE_MODULE and not _perf_selected(config):
+        return True
+    suite = "passes" if collection_path.name == PASS_SUITE_MODULE else "impls"
+    return None if settings.runs_suite(suite) else True
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -262,31 +379,84 @@ def pytest_pycollect_makemodule(module_path: Path, parent: pytest.Collector) -> 
     return None
 
 
+@pytest.hookimpl(tryfirst=True)  # before -k / -m deselect: entries are matched against the whole suite
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if SETTINGS not in config.stash:
+        return
+    import warnings
+
+    from pytest_normfusion.expectations import NormfusionWarning, unmatched_warning
+    from pytest_normfusion.session import prepare, unselected
+
+    dropped = unselected(items, config.stash[SETTINGS])
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        gone = set(dropped)
+        items[:] = [item for item in items if item not in gone]
+    strict = _option(config, "xfail_strict")
+    unmatched = prepare(items, config.stash[EXPECTATIONS], bool(strict))
+    workerinput = getattr(config, "workerinput", None)
+    if workerinput is None or workerinput["workerid"] == "gw0":  # every worker collects all; one warns
+        for entry in unmatched:
+            warnings.warn(NormfusionWarning(unmatched_warning(entry)), stacklevel=1)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    config = session.config
+    path = _path(config, "report") if SETTINGS in config.stash else None
+    # the controller writes (workers' records reach it); --collect-only ran nothing to certify
+    if path is None or hasattr(config, "workerinput") or config.option.collectonly:
+        return
+    from pytest_normfusion.certificate import write_run
+
+    config.stash[REPORT] = write_run(
+        path, config.stash[SETTINGS], config.stash[RESULTS].records, config.stash[EXPECTATIONS], config, int(exitstatus)
+    )
+
+
 def pytest_report_header(config: pytest.Config) -> list[str] | None:
     if not _active(config):
         return None
     import torch
 
-    from pytest_normfusion.session import resolve_device
+    from pytest_normfusion.pool import backend_for, torchrun_env
+    from pytest_normfusion.session import default_world_sizes, resolve_device
 
     settings = config.stash[SETTINGS]
     device = resolve_device(settings.device)
     where = torch.cuda.get_device_name() if device == "cuda" else "cpu"
-    names = ", ".join(f"{c.name} ({c.spec})" for c in settings.candidates)
+    lines = []
+    if settings.runs_suite("impls"):
+        lines.append("normfusion: impls " + ", ".join(f"{c.name} ({c.spec})" for c in settings.candidates))
+    if settings.runs_suite("passes"):
+        lines.append("normfusion: passes " + ", ".join(f"{p.name} ({p.spec})" for p in settings.passes))
+    world_sizes = settings.world_sizes or default_world_sizes(device)
+    ranks = "torchrun's group" if torchrun_env() else f"rank pools, timeout {settings.timeout:g} s"
     return [
-        f"normfusion: impls {names}",
+        *lines,
         f"normfusion: device {where}, torch {torch.__version__}, seed {settings.seed}, "
         f"matrix {'full' if settings.full else 'quick'}, dtypes {','.join(settings.dtypes)}",
+        f"normfusion: world sizes {','.join(map(str, world_sizes))} over {backend_for(device)} ({ranks})",
     ]
 
 
 def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
     results = config.stash.get(RESULTS, None)
-    if results is None or not results.records:
+    if results is None:
         return
-    terminalreporter.section("normfusion conformance")
-    for line in results.table() + results.pool_lines():
+    if results.records:
+        terminalreporter.section("normfusion conformance")
+        for line in results.table() + results.pool_lines():
+            terminalreporter.write_line(line)
+    for line in results.xpassed():
         terminalreporter.write_line(line)
+    if results.pass_records:
+        terminalreporter.section("normfusion fusion passes")
+        for line in results.pass_table():
+            terminalreporter.write_line(line)
+    written = config.stash.get(REPORT, None)
+    if written:
+        terminalreporter.write_line("normfusion: certificate written to " + " and ".join(str(p) for p in written))
 
 
 @pytest.fixture(scope="session")

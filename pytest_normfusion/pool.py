@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import faulthandler
 import importlib
 import os
 import pickle
@@ -32,6 +33,7 @@ import time
 import traceback
 from collections.abc import Callable
 from datetime import timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -45,15 +47,17 @@ if TYPE_CHECKING:
 # Set in every rank before torch loads: NVLink SHARP (multicast) needs fabric
 # setup that shared CI hosts do not have; NCCL and symmetric memory fall back.
 RANK_ENV = {"NCCL_NVLS_ENABLE": "0", "TORCH_SYMM_MEM_DISABLE_MULTICAST": "1"}
-# Spawning imports torch in every rank: 2.5 s for 2 ranks, 5 s for 4 on 2 busy
-# cores (measured); a start that takes longer than this (or the job timeout,
-# whichever is larger) is reported as a hang.
+# Spawning imports torch in every rank: 3.5-5.6 s for 2 ranks, 8-10 s for 4 on 2
+# busy cores (measured, docs/world-sizes.md); a start that takes longer than this
+# (or the job timeout, whichever is larger) is reported as a hang.
 START_TIMEOUT_S = 120.0
 # After one rank failed, how long the others may take to finish the job before
 # they are taken to be blocked in a collective with it.
 FAILURE_GRACE_S = 2.0
 # How long ranks get to leave on their own at shutdown before they are killed.
 STOP_GRACE_S = 2.0
+# How long a busy rank gets to write its stack after SIGUSR1.
+STACK_WAIT_S = 0.5
 # Under torchrun: how long a rank that finished waits for the others at the end.
 FINISH_TIMEOUT_S = 3600.0
 
@@ -121,11 +125,16 @@ def _device(backend: str, rank: int) -> torch.device:
     return torch.device("cpu")
 
 
-def _rank_main(rank: int, world_size: int, store: str, backend: str, timeout_s: float, conn: Any) -> None:
+def _rank_main(rank: int, world_size: int, workdir: str, backend: str, timeout_s: float, conn: Any) -> None:
     """A rank's life: join the group, then run jobs until told to stop or the parent leaves."""
     os.environ.update(RANK_ENV)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     _watch_parent(os.getppid())
+    # SIGUSR1 writes every thread's Python stack, even while blocked in C (a collective):
+    # the parent asks for it when a job times out, to show where each rank was stuck.
+    stack_file = open(_stack_path(workdir, rank), "w")  # noqa: SIM115 (open for the process's life)
+    faulthandler.register(signal.SIGUSR1, file=stack_file, all_threads=True)
+    store = f"file://{os.path.join(workdir, 'store')}"
     import torch
     import torch.distributed as dist
 
@@ -137,7 +146,9 @@ def _rank_main(rank: int, world_size: int, store: str, backend: str, timeout_s: 
         init_method=store,
         rank=rank,
         world_size=world_size,
-        timeout=timedelta(seconds=timeout_s),
+        # later than the parent's job timeout, so that a hang is reported as one (with
+        # every rank's stack), not as the collective's own timeout error on the waiting ranks
+        timeout=timedelta(seconds=2 * timeout_s + 10),
         **({"device_id": device} if backend == "nccl" else {}),
     )
     ctx = RankContext(rank, world_size, device, dist.group.WORLD)
@@ -152,6 +163,10 @@ def _rank_main(rank: int, world_size: int, store: str, backend: str, timeout_s: 
         conn.send(_run_job(ctx, data))
     dist.destroy_process_group()
     conn.close()
+
+
+def _stack_path(workdir: str, rank: int) -> str:
+    return os.path.join(workdir, f"stack-rank{rank}.txt")
 
 
 def _run_job(ctx: RankContext, blob: bytes) -> tuple[str, dict[str, Any]]:
@@ -175,6 +190,14 @@ def _run_job(ctx: RankContext, blob: bytes) -> tuple[str, dict[str, Any]]:
 # -------------------------------------------------------------- parent side
 
 
+def _job_frames(thread_dump: str) -> str:
+    """The frames above the pool's own (faulthandler lists the most recent call first)."""
+    lines = thread_dump.strip().splitlines()
+    frames = [ln for ln in lines[1:] if ln.strip().startswith("File")]
+    cut = next((i for i, ln in enumerate(frames) if "_run_job" in ln), len(frames))
+    return "\n".join(frames[:cut]) or thread_dump.strip()
+
+
 def _exit_text(code: int | None) -> str:
     if code is not None and code < 0:
         with contextlib.suppress(ValueError):
@@ -192,7 +215,6 @@ class RankPool:
         self.timeout_s = timeout_s
         self.stats = stats
         self._dir = tempfile.mkdtemp(prefix=f"normfusion-ws{world_size}-")
-        store = f"file://{os.path.join(self._dir, 'store')}"
         ctx = mp.get_context("spawn")
         self._conns: list[Any] = []
         self.procs: list[Any] = []
@@ -204,7 +226,7 @@ class RankPool:
                 parent_end, child_end = ctx.Pipe()
                 proc = ctx.Process(
                     target=_rank_main,
-                    args=(rank, world_size, store, backend, timeout_s, child_end),
+                    args=(rank, world_size, self._dir, backend, timeout_s, child_end),
                     name=f"normfusion-rank{rank}-of-{world_size}",
                 )
                 proc.start()
@@ -298,22 +320,40 @@ class RankPool:
         return None
 
     def _failure(self, errors: dict[int, str], pending: set[int], timeout_s: float, doing: str) -> RankFailure:
-        """The explanation, in rank order; the pool is closed when a rank is gone or stuck."""
-        lines = [errors[r] for r in sorted(errors)]
+        """The explanation: deaths first (the usual root cause), then errors, then ranks still busy.
+
+        The pool is closed when a rank is gone or stuck.
+        """
+        dead = [r for r in sorted(errors) if not self.procs[r].is_alive()]
+        lines = [errors[r] for r in dead] + [errors[r] for r in sorted(errors) if r not in dead]
+        stacks = self._stacks(pending)
         if pending and errors:
             lines.append(
                 f"rank(s) {', '.join(map(str, sorted(pending)))} did not finish within {FAILURE_GRACE_S:g} s "
                 "after that (blocked in a collective with the failed rank?)"
             )
-        elif pending:
-            lines.append(f"rank {min(pending)} timed out after {timeout_s:g} s while {doing}")
-            if len(pending) > 1:
-                lines[-1] += f" (ranks {', '.join(map(str, sorted(pending)))} all still busy)"
-        broken = bool(pending) or not self.alive()
-        if broken:
+        for rank in sorted(pending) if not errors else ():
+            lines.append(f"rank {rank} timed out after {timeout_s:g} s while {doing}")
+        lines += [f"rank {rank} was here:\n{stack}" for rank, stack in stacks.items()]
+        if pending or dead:
             self.close(graceful=False)
             lines.append(f"the world size {self.world_size} pool was torn down; it is rebuilt for the next case")
         return RankFailure("\n".join(lines), timed_out=bool(pending) and not errors)
+
+    def _stacks(self, ranks: set[int]) -> dict[int, str]:
+        """Each busy rank's Python stack (its job's frames), asked for with SIGUSR1."""
+        for rank in ranks:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.procs[rank].pid, signal.SIGUSR1)
+        time.sleep(STACK_WAIT_S if ranks else 0.0)
+        stacks = {}
+        for rank in sorted(ranks):
+            with contextlib.suppress(OSError):
+                dump = Path(_stack_path(self._dir, rank)).read_text()
+                main = dump.split("\n\n")  # one block per thread; the job runs on the main one
+                job = [b for b in main if "_run_job" in b]
+                stacks[rank] = _job_frames(job[0] if job else dump)
+        return stacks
 
     def close(self, graceful: bool = True) -> None:
         """Stop every rank (kill what does not stop) and remove the rendezvous directory."""
@@ -361,7 +401,11 @@ class Pools:
                 f"the world size {world_size} pool failed {stats.rebuilds} times; the cap is "
                 f"{self.max_rebuilds} rebuilds (--normfusion-max-pool-rebuilds), so it is not started again"
             )
-        self.pools[world_size] = pool = RankPool(world_size, self.backend, self.timeout_s, stats)
+        try:
+            self.pools[world_size] = pool = RankPool(world_size, self.backend, self.timeout_s, stats)
+        except RankFailure:
+            stats.rebuilds += 1  # a pool that cannot start counts against the cap too
+            raise
         return pool
 
     def run(
@@ -450,8 +494,10 @@ def world_size_unavailable(config: pytest.Config, world_size: int) -> str | None
     from pytest_normfusion.plugin import SETTINGS
 
     launched = torchrun_env()
-    if launched is not None and launched[1] != world_size:
-        return f"pytest runs under torchrun with world size {launched[1]}; this case needs {world_size}"
+    if launched is not None:  # torchrun placed the ranks (on several nodes, maybe): no GPU count here
+        if launched[1] != world_size:
+            return f"pytest runs under torchrun with world size {launched[1]}; this case needs {world_size}"
+        return None
     settings = config.stash[SETTINGS]
     if settings.resolved_device == "cuda":
         import torch

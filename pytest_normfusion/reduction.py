@@ -56,8 +56,8 @@ def check_reduced_residual(
         i = int(nonfinite.flatten().nonzero()[0])
         return (
             f"residual_out has {int(nonfinite.sum())} / {r.numel()} NaN/Inf elements where the exact sum is "
-            f"finite in {r.dtype}; first residual_out{compare._index(i, r.shape)} = {r.flatten()[i].item()} "
-            f"(exact sum {compare._fmt(s64.flatten()[i].item())})"
+            f"finite in {r.dtype}; first residual_out{compare.element_index(i, r.shape)} = {r.flatten()[i].item()} "
+            f"(exact sum {compare.fmt_value(s64.flatten()[i].item())})"
         )
     bound = reduction_bound(case, abs_sum, s64, tol)
     err = torch.where(representable, (r.double() - s64).abs(), 0.0)
@@ -69,8 +69,8 @@ def check_reduced_residual(
     return (
         f"residual_out is not the all-reduced sum{' + residual' if case.residual else ''}: "
         f"{int(over.sum())} / {r.numel()} elements are further from the exact sum than {m:g} roundings "
-        f"in {case.dtype} can take them; worst residual_out{compare._index(i, r.shape)} = "
-        f"{compare._fmt(r.flatten()[i].item())}, exact sum {compare._fmt(s64.flatten()[i].item())} "
+        f"in {case.dtype} can take them; worst residual_out{compare.element_index(i, r.shape)} = "
+        f"{compare.fmt_value(r.flatten()[i].item())}, exact sum {compare.fmt_value(s64.flatten()[i].item())} "
         f"(off by {err.flatten()[i].item():.3g}, allowed {bound.flatten()[i].item():.3g})"
     )
 
@@ -93,8 +93,8 @@ def _own_sum(
         i = int(diff.flatten().argmax())
         state = f"not allowed: {why}" if why else f"allowed within {bound:g} ulp"
         lines.append(
-            f"  multiply {multiply:<12} max {worst} ulp, worst y{compare._index(i, y.shape)} = "
-            f"{compare._fmt(y.flatten()[i].item())} vs {compare._fmt(ref.flatten()[i].item())}  [{state}]"
+            f"  multiply {multiply:<12} max {worst} ulp, worst y{compare.element_index(i, y.shape)} = "
+            f"{compare.fmt_value(y.flatten()[i].item())} vs {compare.fmt_value(ref.flatten()[i].item())}  [{state}]"
         )
     head = f"y is not the norm of the returned residual_out either (a sum reduced in {case.dtype}):"
     return None, [head, *lines]

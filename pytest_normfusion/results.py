@@ -3,35 +3,126 @@
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
-STATUS_COLUMNS = ("passed", "failed", "silent-wrong", "error", "timeout", "skipped")
+from pytest_normfusion.matrix import OPS
+
+STATUS_COLUMNS = ("passed", "failed", "silent-wrong", "error", "timeout", "skipped", "xfailed", "xpassed")
+RECORD = "normfusion"  # the user_properties name the per-case record rides under
+
+
+def _crash_line(report: pytest.TestReport) -> str:
+    """One line saying why a test ended outside ``settle``: the skip reason or the crash message."""
+    longrepr = report.longrepr
+    if isinstance(longrepr, tuple):  # a skip: (path, line, reason)
+        return str(longrepr[2]).removeprefix("Skipped: ")
+    crash = getattr(longrepr, "reprcrash", None)
+    if crash is not None:
+        return crash.message.splitlines()[0] if crash.message else "crashed"
+    lines = str(longrepr or "").strip().splitlines()
+    return lines[-1] if lines else "ended without a recorded outcome"
 
 
 def record_of(report: pytest.TestReport) -> dict[str, Any] | None:
-    """The normfusion record a test attached, with pytest's outcome where the test never settled."""
-    for name, value in report.user_properties:
-        if name == "normfusion":
-            rec = dict(value)
-            if report.failed and rec.get("status") == "passed":
-                rec["status"] = "failed"  # failed after settling, e.g. in teardown
-            return rec
-    return None
+    """The normfusion record a test attached, completed with pytest's outcome.
+
+    A record still ``pending`` never reached ``settle`` (an error in a fixture, in
+    the test, a skip mark); an xfail entry turns the status into xfailed / xpassed
+    and keeps the status the case had on its own in ``raw_status``.
+    """
+    rec = next((dict(value) for name, value in report.user_properties if name == RECORD), None)
+    if rec is None:
+        return None
+    rec["duration_s"] = round(report.duration, 4)
+    if rec["status"] == "pending":
+        status = "skipped" if report.skipped and not hasattr(report, "wasxfail") else "error"
+        rec.update(status=status, reason=_crash_line(report), message=str(report.longrepr or ""))
+    if hasattr(report, "wasxfail") or ((rec.get("expectation") or {}).get("kind") == "xfail" and report.failed):
+        if rec["status"] != "skipped":
+            rec["raw_status"] = rec["status"]
+            rec["status"] = "xfailed" if report.skipped else "xpassed"
+    elif report.failed and rec["status"] == "passed":
+        rec["status"] = "failed"  # failed after settling, e.g. in teardown
+    return rec
+
+
+def crashed_record(report: pytest.TestReport, impl_names: list[str]) -> dict[str, Any] | None:
+    """The record of a conformance test whose xdist worker died under it (its own record died too)."""
+    function, _, param = report.nodeid.rpartition("::")[2].partition("[")
+    param = param.removesuffix("]")
+    # the longest name that prefixes the id: impls "my" and "my-impl" both prefix "my-impl-rms_norm-..."
+    impl = max((name for name in impl_names if param.startswith(f"{name}-")), key=len, default=None)
+    if impl is None:
+        return None
+    case = param.removeprefix(f"{impl}-")
+    return {
+        "check": function.removeprefix("test_"),
+        "impl": impl,
+        "case": case,
+        "op": max((op for op in OPS if op in case), key=len, default=None),  # fused_add_rms_norm holds rms_norm
+        "status": "error",
+        "failed_checks": ["crashed"],
+        "reason": f"{report.longrepr} (a crash, e.g. a segfault in the candidate)",
+        "message": str(report.longrepr),
+    }
+
+
+def pass_record_of(report: pytest.TestReport) -> dict[str, Any] | None:
+    """The fusion-pass record a test attached (see conformance/test_fusion_pass.py)."""
+    return next((dict(v) for name, v in report.user_properties if name == "normfusion_pass"), None)
 
 
 class Results:
     """Collects one record per case from the reports (xdist workers' included)."""
 
-    def __init__(self) -> None:
+    def __init__(self, impl_names: Callable[[], list[str]]) -> None:
         self.records: list[dict[str, Any]] = []
+        self.impl_names = impl_names  # called only when a worker crashed
+        self.pass_records: list[dict[str, Any]] = []
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        if report.when == "call" or (report.when == "setup" and not report.passed):
+        rec = None
+        if report.when == "call" or (report.when == "setup" and not report.passed):  # one per test
             rec = record_of(report)
-            if rec is not None:
-                self.records.append(rec)
+            pass_rec = pass_record_of(report)
+            if pass_rec is not None:
+                self.pass_records.append(pass_rec)
+        elif report.when == "???" and report.failed:  # xdist's report for a test its worker crashed in
+            rec = crashed_record(report, self.impl_names())
+        if rec is not None:
+            self.records.append(rec)
+
+    def xpassed(self) -> list[str]:
+        """One line per test of the xfail file that passed: the entry may be stale."""
+        return [
+            f"XPASS {r['impl']}-{r['case']}: listed as expected to fail ({r['expectation']['source']}), but passed"
+            for r in self.records
+            if r["status"] == "xpassed"
+        ]
+
+    def pass_table(self) -> list[str]:
+        """Per pass and model: how its runs (tracers, world sizes) went and the fused-node count."""
+        runs: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
+        fused: dict[tuple[str, str], set[int]] = defaultdict(set)
+        expected: dict[tuple[str, str], str] = {}
+        for rec in self.pass_records:
+            key = (rec["pass"], rec["model"])
+            runs[key][rec["status"]] += 1
+            fused[key].add(rec["fused"])
+            expected[key] = rec["expected"]
+        columns = ("passed", "failed", "error")
+        width = max([4, *(len(p) for p, _ in runs)])
+        lines = [
+            f"{'pass':<{width}} {'model':<30} " + " ".join(f"{c:>6}" for c in columns) + "  fused nodes (expected)"
+        ]
+        for key in sorted(runs):
+            counts = " ".join(f"{runs[key][c]:>6}" for c in columns)
+            made = ",".join(map(str, sorted(fused[key])))
+            lines.append(f"{key[0]:<{width}} {key[1]:<30} {counts}  {made} ({expected[key]})")
+        return lines
 
     def pool_lines(self) -> list[str]:
         """Per world size: pool spawns (and their seconds), cases, median dispatch overhead per case."""
@@ -42,7 +133,11 @@ class Results:
                 dispatch[rec["world_size"]].append(rec["dispatch_ms"])
             if "pool_spawn_s" in rec:
                 spawns[rec["world_size"]].append(rec["pool_spawn_s"])
-        lines = []
+        capped = sorted({rec["world_size"] for rec in self.records if rec.get("pool_capped")})
+        lines = [
+            f"rank pool ws{ws}: hit the rebuild cap (--normfusion-max-pool-rebuilds); its later cases failed unrun"
+            for ws in capped
+        ]
         for ws in sorted(dispatch):
             ms = sorted(dispatch[ws])
             started = ", ".join(f"{s:g} s" for s in spawns[ws])
@@ -57,7 +152,14 @@ class Results:
         groups: dict[tuple[Any, ...], Counter[str]] = defaultdict(Counter)
         profiles: dict[tuple[Any, ...], set[str]] = defaultdict(set)
         for rec in self.records:
-            key = (rec["impl"], rec["op"], rec.get("world_size", 1), rec["dtype"], rec["weight"], rec["weight_bias"])
+            key = (
+                rec["impl"],
+                rec["op"] or "-",
+                rec.get("world_size") or 1,
+                rec.get("dtype") or "any",
+                rec.get("weight") or "any",
+                rec.get("weight_bias") or 0.0,
+            )
             groups[key][rec["status"]] += 1
             if rec.get("profile"):
                 profiles[key].add(rec["profile"])

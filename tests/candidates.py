@@ -107,3 +107,38 @@ class EpsOutsideSqrt:
     def rms_norm(self, x, weight, eps, weight_bias=0.0):
         xf = x.float()
         return (xf / (xf.pow(2).mean(-1, keepdim=True).sqrt() + eps) * _scale(weight, weight_bias)).to(x.dtype)
+
+
+class InPlace:
+    """Writes y into x and the sum into residual, returning them: allowed."""
+
+    name = "in-place"
+
+    def rms_norm(self, x, weight, eps, weight_bias=0.0):
+        return x.copy_(reference.rms_norm(x, weight, eps, weight_bias))
+
+    def fused_add_rms_norm(self, x, residual, weight, eps, weight_bias=0.0):
+        y, r_out = reference.fused_add_rms_norm(x, residual, weight, eps, weight_bias)
+        return x.copy_(y), residual.copy_(r_out)
+
+
+class RaisesOnMixed:
+    """Declines mixed dtypes and raises a clear error for them: the right behaviour."""
+
+    name = "raises-on-mixed"
+
+    def supports(self, case):
+        return not case.mixed_weight
+
+    def rms_norm(self, x, weight, eps, weight_bias=0.0):
+        if weight is not None and weight.dtype != x.dtype:
+            raise TypeError(f"weight must be {x.dtype}, got {weight.dtype}")
+        return reference.rms_norm(x, weight, eps, weight_bias)
+
+
+def make_reference():
+    """A zero-argument factory."""
+    return InPlace()
+
+
+INSTANCE = InPlace()

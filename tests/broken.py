@@ -1,0 +1,149 @@
+"""Broken candidates: each breaks the calling contract in one way the suite must report clearly."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import time
+
+import torch
+
+from pytest_normfusion import reference
+
+
+class Raises:
+    """Raises on every call, as a kernel with a bad launch configuration does."""
+
+    name = "raises"
+
+    def rms_norm(self, x, weight, eps, weight_bias=0.0):
+        raise RuntimeError("CUDA error: invalid configuration argument")
+
+
+class WrongDtype:
+    """Returns fp32 whatever x is."""
+
+    name = "wrong-dtype"
+
+    def rms_norm(self, x, weight, eps, weight_bias=0.0):
+        return reference.rms_norm(x, weight, eps, weight_bias).float()
+
+
+class WrongShape:
+    """Returns the rows flattened into one."""
+
+    name = "wrong-shape"
+
+    def rms_norm(self, x, weight, eps, weight_bias=0.0):
+        return reference.rms_norm(x, weight, eps, weight_bias).flatten()
+
+
+class WrongDevice:
+    """Returns a tensor on the meta device."""
+
+    name = "wrong-device"
+
+    def rms_norm(self, x, weight, eps, weight_bias=0.0):
+        return reference.rms_norm(x, weight, eps, weight_bias).to("meta")
+
+
+class NonTensor:
+    """Returns a NumPy array."""
+
+    name = "non-tensor"
+
+    def rms_norm(self, x, weight, eps, weight_bias=0.0):
+        return reference.rms_norm(x, weight, eps, weight_bias).float().numpy()
+
+
+class ModifiesWeight:
+    """Right numbers, but scales the weight in place afterwards."""
+
+    name = "modifies-weight-after"
+
+    def rms_norm(self, x, weight, eps, weight_bias=0.0):
+        y = reference.rms_norm(x, weight, eps, weight_bias)
+        if weight is not None:
+            weight.mul_(2.0)
+        return y
+
+
+class ReturnsInput:
+    """Returns its input x (a view of what it was handed) without normalising it."""
+
+    name = "returns-input"
+
+    def rms_norm(self, x, weight, eps, weight_bias=0.0):
+        return x[:]
+
+
+class Slow:
+    """Takes far longer than any case timeout."""
+
+    name = "slow"
+
+    def rms_norm(self, x, weight, eps, weight_bias=0.0):
+        time.sleep(600)
+        return reference.rms_norm(x, weight, eps, weight_bias)
+
+
+class SwallowsInterrupts:
+    """Slow, and catches every Exception around its work, which must not hide the timeout."""
+
+    name = "swallows-interrupts"
+
+    def rms_norm(self, x, weight, eps, weight_bias=0.0):
+        with contextlib.suppress(Exception):  # the pattern under test
+            time.sleep(600)
+        return reference.rms_norm(x, weight, eps, weight_bias)
+
+
+class Crashes:
+    """Kills its process with SIGSEGV, as a kernel's bad memory access does."""
+
+    name = "crashes"
+
+    def rms_norm(self, x, weight, eps, weight_bias=0.0):
+        os.kill(os.getpid(), signal.SIGSEGV)
+
+
+class DeclinesButWrong:
+    """Declines mixed dtypes in supports(), then returns zeros for them instead of raising."""
+
+    name = "declines-but-wrong"
+
+    def supports(self, case):
+        return True if not case.mixed_weight else f"weight must be {case.dtype}"
+
+    def rms_norm(self, x, weight, eps, weight_bias=0.0):
+        if weight is not None and weight.dtype != x.dtype:
+            return torch.zeros_like(x)
+        return reference.rms_norm(x, weight, eps, weight_bias)
+
+
+class SupportsRaises:
+    """Its supports() raises instead of answering."""
+
+    name = "supports-raises"
+
+    def supports(self, case):
+        raise KeyError(case.dtype)
+
+    def rms_norm(self, x, weight, eps, weight_bias=0.0):
+        return reference.rms_norm(x, weight, eps, weight_bias)
+
+
+GALLERY = (
+    Raises,
+    WrongDtype,
+    WrongShape,
+    WrongDevice,
+    NonTensor,
+    ModifiesWeight,
+    ReturnsInput,
+    Slow,
+    SwallowsInterrupts,
+    DeclinesButWrong,
+    SupportsRaises,
+)

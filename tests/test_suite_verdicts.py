@@ -1,0 +1,104 @@
+"""The suite passes legal candidates and fails wrong ones with a message naming case and element."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+# One cheap shape per magnitude class keeps these runs short; the full matrix runs in CI's main job.
+SLICE = ("--normfusion-case=*-T7xH5120-*", "--normfusion-case=*-T33xH67-*")
+
+
+def test_reference_passes_the_whole_quick_matrix_under_xdist(run_plain):
+    result = run_plain("--normfusion-impl=reference", "-n", "2")
+    assert result.parseoutcomes()["passed"] == 2184
+    result.stdout.fnmatch_lines(["*normfusion conformance*", "impl reference", "rms_norm * bf16 * fp32 *1 *84 *fp32"])
+
+
+def test_torch_compile_passes(run_plain):
+    result = run_plain("--normfusion-impl=torch-compile", *SLICE)
+    assert result.ret == 0, result.stdout.str()[-3000:]
+    assert result.parseoutcomes()["passed"] == 624
+
+
+@pytest.mark.parametrize(
+    ("candidate", "case", "message"),
+    [
+        (
+            "IgnoresWeightBias",
+            "rms_norm-bf16-w_bf16-bias1-T7xH5120-eps1e-06-contiguous-normal",
+            "y conforms to no allowed profile*",
+        ),
+        (
+            "VarianceInInputDtype",
+            "rms_norm-fp16-w_fp16-bias0-T7xH5120-eps1e-05-contiguous-outlier",
+            "y conforms to no allowed profile*",
+        ),
+        (
+            "ResidualNotReturned",
+            "fused_add_rms_norm-bf16-w_bf16-bias0-T33xH67-eps1e-05-strided-normal",
+            "residual_out is not x + residual rounded to torch.bfloat16*",
+        ),
+        (
+            "ModifiesWeight",
+            "rms_norm-fp32-w_fp32-bias1-T33xH67-eps1e-05-contiguous-normal",
+            "weight was modified in place: 67 / 67 elements changed",
+        ),
+        (
+            "RoundedOnePlusW",
+            "rms_norm-bf16-w_bf16-bias1-T7xH5120-eps1e-05-contiguous-normal",
+            "*profile fp32 * differ (2*%)*",
+        ),
+        (
+            "InputDtypeMultiply",
+            "rms_norm-bf16-w_fp32-bias0-T7xH5120-eps1e-05-contiguous-normal",
+            "*profile input-dtype*not allowed: the weight is fp32 and x bf16*",
+        ),
+        (
+            "EpsOutsideSqrt",
+            "rms_norm-fp16-w_none-bias0-T7xH5120-eps1e-05-strided-tiny",
+            "y conforms to no allowed profile*",
+        ),
+    ],
+)
+def test_wrong_candidate_fails_naming_case_element_seed_and_repro(run_plain, candidate, case, message):
+    result = run_plain(f"--normfusion-impl=candidates:{candidate}", f"--normfusion-case={case}", "--normfusion-seed=7")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            f"[[]failed[]] {case} [[]impl *[]]",
+            message,
+            "seed 7; rerun: pytest --normfusion-impl=candidates:* --normfusion-seed=7 --normfusion-case=" + case,
+        ]
+    )
+    element = re.search(r"(y|residual_out)\[\d+, \d+\] = \S+", result.stdout.str())
+    assert element or candidate == "ModifiesWeight", "the message names no element"
+
+
+def test_wrong_candidates_pass_where_they_are_right(run_plain):
+    """The same wrong candidates conform on the cases their bug does not touch."""
+    result = run_plain(
+        "--normfusion-impl=candidates:IgnoresWeightBias",
+        "--normfusion-impl=candidates:InputDtypeMultiply",
+        "--normfusion-impl=candidates:RoundedSum",
+        "--normfusion-case=*-w_bf16-bias0-T7xH5120-*",
+    )
+    result.assert_outcomes(passed=24 + 12 + 12, skipped=12 + 12)
+    result.stdout.fnmatch_lines(
+        ["impl rounded-sum", "*", "fused_add_rms_norm *1 bf16 *bf16 *0 *12 *0 *fp32/rounded-sum"]
+    )
+
+
+def test_nan_behind_supports_is_reported_as_silent_wrong(run_plain):
+    result = run_plain(
+        "--normfusion-impl=candidates:NaNOnMixedDtypes", "--normfusion-case=rms_norm-bf16-w_*-bias0-T1xH4096-*normal"
+    )
+    result.assert_outcomes(passed=8, failed=4)
+    result.stdout.fnmatch_lines(
+        [
+            "[[]silent-wrong[]] rms_norm-bf16-w_fp32-bias0-T1xH4096-*",
+            "supports() declined this case (weight must be bf16), but the call returned wrong numbers instead of raising:",
+            "y has 4096 / 4096 NaN/Inf elements where the fp64 ideal is finite; first y[[]0, 0[]] = nan *",
+        ]
+    )

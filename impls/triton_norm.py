@@ -73,8 +73,10 @@ if _LIBRARY_COMPILED_ONLY:
 
     @_jit
     def _row_sum(v, axis: tl.constexpr):
-        """A sum along ``axis`` with our own combine function (see ``_jit``)."""
-        return tl.reduce(v, axis, _add)
+        """A sum along ``axis`` with our own combine function (see ``_jit``), in fp64: the
+        interpreter folds it sequentially, and a sequential fp32 sum of 5125 squares flipped
+        0.22 % of fp16 outputs by 1 ulp (measured; the bound is 0.1 %)."""
+        return tl.reduce(v.to(tl.float64), axis, _add).to(tl.float32)
 
 else:
 

@@ -21,6 +21,8 @@ QUICK_OPTION = "--normfusion-quick"
 FULL_OPTION = "--normfusion-full"
 CASE_OPTION = "--normfusion-case"
 DEVICE_OPTION = "--normfusion-device"
+MIN_SPEEDUP_OPTION = "--normfusion-min-speedup"
+PERF_PEERS_OPTION = "--normfusion-perf-peers"
 REPORT_OPTION = "--normfusion-report"
 SKIPS_OPTION = "--normfusion-skips"
 XFAILS_OPTION = "--normfusion-xfails"
@@ -34,9 +36,12 @@ REBUILDS_OPTION = "--normfusion-max-pool-rebuilds"
 
 # the fusion-pass suite's module in conformance/; every other module there certifies impls
 PASS_SUITE_MODULE = "test_fusion_pass.py"
+# the speed checks, collected only when -m selects them
+PERF_SUITE_MODULE = "test_perf.py"
 
 SETTINGS = pytest.StashKey["Settings"]()
 RESULTS = pytest.StashKey["Results"]()
+PERF = pytest.StashKey["PerfSettings"]()
 EXPECTATIONS = pytest.StashKey["list[Entry]"]()
 REPORT = pytest.StashKey["list[Path]"]()  # the files the certificate was written to
 
@@ -170,12 +175,28 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="how often a world size's rank pool is rebuilt after a rank died or hung before its "
         "remaining cases fail at once. Default: 4.",
     )
+    group.addoption(
+        MIN_SPEEDUP_OPTION,
+        dest="normfusion_min_speedup",
+        metavar="RATIO",
+        help="perf checks (marker perf, GPU): the candidate must be RATIO times as fast as the reference "
+        "and every peer, timed in the same run. Default: 1.0.",
+    )
+    group.addoption(
+        PERF_PEERS_OPTION,
+        dest="normfusion_perf_peers",
+        metavar="LIST",
+        help="perf checks: impls to compare against besides the reference, comma-separated entry point "
+        "names or module:attr (e.g. torch-compile,flashinfer). Default: none.",
+    )
     parser.addini("normfusion_impl", type="linelist", help="default for " + IMPL_OPTION)
     parser.addini("normfusion_pass", type="linelist", help="default for " + PASS_OPTION)
     parser.addini("normfusion_dtypes", default="fp16,bf16,fp32", help="default for " + DTYPES_OPTION)
     parser.addini("normfusion_seed", default="0", help="default for " + SEED_OPTION)
     parser.addini("normfusion_matrix", default="quick", help="quick or full")
     parser.addini("normfusion_device", default="auto", help="default for " + DEVICE_OPTION)
+    parser.addini("normfusion_min_speedup", default="1.0", help="default for " + MIN_SPEEDUP_OPTION)
+    parser.addini("normfusion_perf_peers", default="", help="default for " + PERF_PEERS_OPTION)
     parser.addini("normfusion_report", default="", help="default for " + REPORT_OPTION)
     parser.addini("normfusion_skips", default="", help="default for " + SKIPS_OPTION)
     parser.addini("normfusion_xfails", default="", help="default for " + XFAILS_OPTION)
@@ -263,6 +284,8 @@ def pytest_configure(config: pytest.Config) -> None:
         if config.args_source != pytest.Config.ArgsSource.ARGS:
             config.args[:] = [str(conformance_dir())]
     config.stash[SETTINGS] = settings
+    config.stash[PERF] = _perf_settings(config)
+    config.addinivalue_line("markers", "perf: GPU speed checks against the reference and peers (pytest-normfusion)")
     config.stash[RESULTS] = results = Results(lambda: [c.name for c in settings.candidates])
     config.pluginmanager.register(results, "normfusion-results")
     if "WORLD_SIZE" in os.environ and "RANK" in os.environ:
@@ -285,6 +308,16 @@ def _positive(option: str, value: str, kind: type, zero: bool = False):
         form = "a non-negative integer" if kind is int else "a positive number of seconds"
         raise pytest.UsageError(f"{option}={value!r}: expected {form}")
     return number
+
+
+def _perf_settings(config: pytest.Config):
+    from pytest_normfusion.perf import PerfSettings, parse_min_speedup, parse_peers
+
+    try:
+        min_speedup = parse_min_speedup(str(_option(config, "min_speedup")))
+    except ValueError as exc:
+        raise pytest.UsageError(f"{MIN_SPEEDUP_OPTION}: {exc}") from None
+    return PerfSettings(peers=parse_peers(str(_option(config, "perf_peers"))), min_speedup=min_speedup)
 
 
 def _share_cores(workers: int) -> None:
@@ -319,11 +352,20 @@ def pytest_collect_directory(path: Path, parent: pytest.Collector) -> pytest.Col
     return None
 
 
+def _perf_selected(config: pytest.Config) -> bool:
+    """The perf checks are collected only when ``-m`` selects them (e.g. ``-m perf``)."""
+    markexpr = config.getoption("markexpr", "") or ""
+    return "perf" in markexpr and "not perf" not in markexpr
+
+
 def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
-    """Only the suites asked for: a pass alone runs the pass suite, an impl alone the impl suite."""
+    """Only the suites asked for: a pass alone runs the pass suite, an impl alone the impl suite;
+    the perf checks only when ``-m`` selects them."""
     settings = config.stash.get(SETTINGS, None)
     if settings is None or collection_path.suffix != ".py" or collection_path.parent != conformance_dir():
         return None
+    if collection_path.name == PERF_SUITE_MODULE and not _perf_selected(config):
+        return True
     suite = "passes" if collection_path.name == PASS_SUITE_MODULE else "impls"
     return None if settings.runs_suite(suite) else True
 

@@ -1,0 +1,148 @@
+"""Sweep rms_norm and fused_add_rms_norm over impls x shapes x dtypes on one GPU; write JSON.
+
+    python benchmarks/bench_norms.py --out bench_norms.json \
+        --impls reference,torch-compile,flashinfer,triton,liger_peer:Liger
+
+One record per impl x op x shape x dtype x weight x weight_bias (fields in
+``RECORD_FIELDS``); an impl that declines a case or raises gets a record with
+``declined`` or ``error`` and no timing. The top level holds the device, driver,
+versions, the device-copy bandwidth and the command. Timing: pytest_normfusion.timing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import itertools
+import json
+import shlex
+import sys
+import time
+import traceback
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+RECORD_FIELDS = (
+    "impl",
+    "op",
+    "dtype",
+    "weight_dtype",
+    "weight_bias",
+    "residual",
+    "tokens",
+    "hidden",
+    "us",
+    "gbps",
+    "copy_gbps",
+    "device",
+    "torch",
+    "triton",
+)
+TOKENS = (1, 4, 16, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32768)
+TOKENS_QUICK = (1, 16, 128, 256, 1024, 4096, 16384, 32768)
+HIDDEN = (2048, 4096, 5120, 8192)
+DEFAULT_IMPLS = "reference,torch-compile,flashinfer,triton,liger_peer:Liger"
+
+
+def cases(dtypes: list[str], tokens: tuple[int, ...]) -> Iterator[Any]:
+    """The sweep, most telling first (a run cut short by its budget keeps those)."""
+    from pytest_normfusion.matrix import Case
+
+    for dtype in dtypes:
+        # same-dtype plain, then Gemma with an fp32 weight, then the other two pairings
+        for weight, bias in ((dtype, 0.0), ("fp32", 1.0), (dtype, 1.0), ("fp32", 0.0)):
+            for op, hidden, t in itertools.product(("rms_norm", "fused_add_rms_norm"), HIDDEN, tokens):
+                yield Case(op, dtype, weight, bias, t, hidden, 1e-6, residual=op != "rms_norm")
+
+
+def bench_one(candidate: Any, case: Any, env: dict[str, Any], copy_gbps: float, seed: int) -> dict[str, Any]:
+    from pytest_normfusion import perf
+
+    rec: dict[str, Any] = {
+        "impl": candidate.name,
+        "op": case.op,
+        "dtype": case.dtype,
+        "weight_dtype": case.weight,
+        "weight_bias": case.weight_bias,
+        "residual": case.residual,
+        "tokens": case.tokens,
+        "hidden": case.hidden,
+        "us": None,
+        "gbps": None,
+        "copy_gbps": copy_gbps,
+        "device": env["device"],
+        "torch": env["torch"],
+        "triton": env["triton"],
+    }
+    why = candidate.declines(case) if candidate.method(case.op) else f"{candidate.name} has no {case.op}"
+    if why:
+        return {**rec, "declined": why}
+    try:
+        timed = perf.measure(candidate, case, "cuda", seed)
+    except Exception as exc:  # one impl's failure must not end the sweep
+        return {**rec, "error": f"{type(exc).__name__}: {exc}".splitlines()[0], "traceback": traceback.format_exc()}
+    return {**rec, **timed.record(perf.case_bytes(case), copy_gbps)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", required=True, type=Path, help="JSON file to write")
+    parser.add_argument("--impls", default=DEFAULT_IMPLS, help=f"comma-separated specs (default {DEFAULT_IMPLS})")
+    parser.add_argument("--dtypes", default="bf16", help="comma-separated x dtypes (default bf16)")
+    parser.add_argument("--quick", action="store_true", help=f"tokens {TOKENS_QUICK} instead of {TOKENS}")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--budget-s", type=float, default=None, help="start no new case after this many seconds (meta says truncated)"
+    )
+    args = parser.parse_args(argv)
+
+    import torch
+
+    from pytest_normfusion import timing
+    from pytest_normfusion.loading import LoadError, load_candidate
+
+    if not torch.cuda.is_available():
+        print("bench_norms: no CUDA device; nothing measured", file=sys.stderr)
+        return 2
+    env = timing.environment("cuda")
+    copy_gbps = timing.copy_bandwidth("cuda")
+    candidates, load_errors = [], {}
+    for spec in (s.strip() for s in args.impls.split(",") if s.strip()):
+        try:
+            candidates.append(load_candidate(spec))
+        except LoadError as exc:
+            load_errors[spec] = str(exc)
+            print(f"bench_norms: skipping {spec}: {exc}", file=sys.stderr)
+    records: list[dict[str, Any]] = []
+    meta = {
+        **env,
+        "copy_gbps": copy_gbps,
+        "l2_bytes": timing.l2_bytes("cuda"),
+        "command": shlex.join([sys.executable, *sys.argv]),
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "load_errors": load_errors,
+        "truncated": False,
+    }
+    sweep = list(cases([d.strip() for d in args.dtypes.split(",")], TOKENS_QUICK if args.quick else TOKENS))
+    started = time.monotonic()
+    for case in sweep:
+        if args.budget_s is not None and time.monotonic() - started > args.budget_s:
+            meta["truncated"] = True
+            print(f"bench_norms: budget of {args.budget_s:g} s spent; stopping before {case.id}", file=sys.stderr)
+            break
+        for candidate in candidates:
+            rec = bench_one(candidate, case, env, copy_gbps, args.seed)
+            records.append(rec)
+            shown = (
+                f"{rec['us']:.2f} us {rec['gbps']:.0f} GB/s" if rec["us"] else rec.get("declined") or rec.get("error")
+            )
+            print(f"{candidate.name:>14} {case.id}: {shown}", flush=True)
+        # rewritten after every case: a run cut short still leaves its records
+        args.out.write_text(json.dumps({"meta": meta, "records": records}, indent=1))
+    print(f"bench_norms: {len(records)} records -> {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# One GPU run of everything GPU-side, for a host with no package index: installs the
+# FlashInfer bundle and the Liger wheel from .whl/, then runs
+#   1. the conformance suite for reference, flashinfer and triton (certificate or JUnit XML),
+#   2. the perf checks (triton vs reference, torch-compile, flashinfer, liger; pytest-benchmark JSON),
+#   3. the norm benchmark sweep (JSON),
+#   4. with 2+ GPUs, the all-reduce perf checks (flashinfer fused vs NCCL + norm; verdicts in
+#      run.log) and the all-reduce fused-vs-unfused benchmark per world size the GPUs allow (JSON),
+#   5. report.py: docs/performance.md's results and the plot,
+# and leaves at most 8 files under $OUT: run.log, conformance.json + .md (or conformance.xml),
+# perf-benchmark.json, bench_norms.json, bench_allreduce.json, performance.md, performance.png.
+# Each stage has its own time limit (seconds, env CONFORMANCE_S, PERF_S, BENCH_S, ALLREDUCE_S)
+# so that the whole run fits a 10-minute command on one GPU (about 8 minutes; with more
+# GPUs each world size adds up to 2 x ALLREDUCE_S); a stage cut short keeps what it wrote.
+#
+#   .whl/ holds what ../shared/gpu/flashinfer-bundle.sh writes (flashinfer-bundle.tar.xz,
+#   flashinfer-aot-sm90a.tar.xz, the apache-tvm-ffi wheel) plus a liger_kernel wheel.
+#   OUT=/some/dir benchmarks/gpu_run.sh
+set -uo pipefail
+: "${OUT:?set OUT to the folder for results}"
+cd "$(dirname "$0")/.."
+log=$OUT/run.log
+exec > >(tee -a "$log") 2>&1
+
+# NVLink multicast stays off (a program that uses it can take shared GPUs out of service);
+# the TRT-LLM all-reduce workspace does not use it (SymmDeviceMemory(enable_multicast=False)).
+export NCCL_NVLS_ENABLE=0 TORCH_SYMM_MEM_DISABLE_MULTICAST=1 NVSHMEM_DISABLE_NVLS=1
+# FlashInfer's CUDA norm kernels; the CuTe-DSL ones need nvidia-cutlass-dsl, not bundled.
+export FLASHINFER_USE_CUDA_NORM=1
+PY=${PY:-python3}
+CONFORMANCE_S=${CONFORMANCE_S:-150} PERF_S=${PERF_S:-150} BENCH_S=${BENCH_S:-160} ALLREDUCE_S=${ALLREDUCE_S:-60}
+stage() { echo; echo "=== $* ($(date -u +%H:%M:%S))"; }
+
+stage install
+site=/tmp/normfusion-site
+mkdir -p "$site"
+if [ -f .whl/flashinfer-bundle.tar.xz ]; then
+  tar -C "$site" -xJf .whl/flashinfer-bundle.tar.xz
+  [ -f .whl/flashinfer-aot-sm90a.tar.xz ] && tar -C "$site" -xJf .whl/flashinfer-aot-sm90a.tar.xz
+else
+  echo "no .whl/flashinfer-bundle.tar.xz: flashinfer cases will be declined"
+fi
+compgen -G ".whl/*.whl" > /dev/null && $PY -m pip install -q --no-index --no-deps --target "$site" .whl/*.whl
+export PYTHONPATH=$site:$PWD/benchmarks${PYTHONPATH:+:$PYTHONPATH}
+$PY -m pip install -q --no-deps --no-build-isolation -e . || { echo "cannot install pytest-normfusion"; exit 1; }
+nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv
+gpus=$($PY -c 'import torch; print(torch.cuda.device_count())')
+$PY - <<'EOF'
+from pytest_normfusion import timing
+print(timing.environment("cuda"))
+EOF
+
+# pytest-timeout's --session-timeout ends a session cleanly (reports and JSON written)
+session_limit() { $PY -c 'import pytest_timeout' 2>/dev/null && echo "--session-timeout=$1"; }
+if $PY -m pytest -p no:cacheprovider --help 2>/dev/null | grep -q -- --normfusion-report; then
+  cert=(--normfusion-report="$OUT/conformance.json")
+else
+  cert=(--junitxml="$OUT/conformance.xml")
+fi
+
+stage conformance
+timeout "$CONFORMANCE_S" $PY -m pytest -p no:cacheprovider -q -rfE -n 4 -m "not perf" \
+  --normfusion-impl=reference --normfusion-impl=flashinfer --normfusion-impl=triton \
+  "${cert[@]}" $(session_limit $((CONFORMANCE_S - 20)))
+
+stage perf checks
+# the two telling weight pairings (Llama: same dtype; Gemma: fp32 weight + 1), to fit the stage
+timeout "$PERF_S" $PY -m pytest -p no:cacheprovider -q -rf -m perf --normfusion-impl=triton \
+  --normfusion-perf-peers=torch-compile,flashinfer,liger_peer:Liger --normfusion-dtypes=bf16 \
+  -k 'w_bf16-bias0 or w_fp32-bias1' \
+  --benchmark-json="$OUT/perf-benchmark.json" $(session_limit $((PERF_S - 20)))
+
+stage norm benchmarks
+timeout "$BENCH_S" $PY benchmarks/bench_norms.py --out "$OUT/bench_norms.json" --quick --budget-s $((BENCH_S - 40))
+
+stage all-reduce perf checks and benchmarks
+if [ "$gpus" -ge 2 ]; then
+  timeout "$ALLREDUCE_S" $PY -m pytest -p no:cacheprovider -v -rf -m perf -k test_allreduce_speed \
+    --normfusion-impl=flashinfer --normfusion-dtypes=bf16
+fi
+ar=()
+for ws in 2 4 8; do
+  if [ "$gpus" -ge "$ws" ]; then
+    timeout "$ALLREDUCE_S" torchrun --standalone --nproc-per-node="$ws" benchmarks/bench_allreduce.py --out "/tmp/bench_allreduce_ws$ws.json" \
+      && ar+=("/tmp/bench_allreduce_ws$ws.json")
+  else
+    echo "world size $ws: only $gpus GPU(s)"
+  fi
+done
+if [ ${#ar[@]} -gt 0 ]; then
+  $PY - "$OUT/bench_allreduce.json" "${ar[@]}" <<'EOF'
+import json, sys
+runs = [json.load(open(p)) for p in sys.argv[2:]]
+meta = {**runs[0]["meta"], "world_sizes": [r["meta"]["world_size"] for r in runs]}
+json.dump({"meta": meta, "records": [rec for r in runs for rec in r["records"]]}, open(sys.argv[1], "w"), indent=1)
+EOF
+fi
+
+stage report
+cp docs/performance.md "$OUT/performance.md"
+args=(--doc "$OUT/performance.md" --plot "$OUT/performance.png")
+[ -f "$OUT/bench_norms.json" ] && args+=(--norms "$OUT/bench_norms.json")
+[ -f "$OUT/bench_allreduce.json" ] && args+=(--allreduce "$OUT/bench_allreduce.json")
+$PY benchmarks/report.py "${args[@]}"
+stage done
+ls -la "$OUT"

@@ -1,0 +1,255 @@
+"""GPU timing: CUDA events around CUDA-graph replays over rotating input sets.
+
+The statistics are pure functions over lists of floats (unit-tested exactly on
+CPU); only ``time_calls``, ``copy_bandwidth`` and ``environment`` touch a device,
+and they import torch when called. Method (DESIGN.md 6): warm up; capture many
+calls, cycling through several input sets so L2 does not hold them all, in one
+CUDA graph; time replays with CUDA events; repeat and keep every sample.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import math
+import platform
+from collections.abc import Callable, Sequence
+from importlib import metadata
+from typing import Any
+
+# Input sets cycled through; DESIGN.md 9's numbers were taken with 8.
+MAX_SETS = 8
+MIN_SETS = 2
+# Rotate through at least this many L2 sizes of inputs when they are that small.
+L2_SPAN = 2
+# Capture enough calls that one replay lasts about this long (launch gaps amortised).
+TARGET_REPLAY_S = 1e-3
+MAX_CALLS_PER_GRAPH = 1024
+REPEATS = 15
+WARMUP_CALLS = 3
+# Device-copy roofline buffer: far larger than any L2 (50 MiB on H100).
+COPY_BYTES = 1 << 30
+
+
+@dataclasses.dataclass(frozen=True)
+class Summary:
+    """Median and spread of repeated samples."""
+
+    median: float
+    low: float  # smallest sample
+    high: float  # largest sample
+    iqr: float  # 75th minus 25th percentile
+    n: int
+
+
+def quantile(samples: Sequence[float], q: float) -> float:
+    """Linear-interpolation quantile of ``samples`` (numpy's default method), ``0 <= q <= 1``."""
+    if not samples:
+        raise ValueError("quantile of no samples")
+    if not 0.0 <= q <= 1.0:
+        raise ValueError(f"quantile q={q} is outside [0, 1]")
+    ordered = sorted(samples)
+    pos = q * (len(ordered) - 1)
+    lo = math.floor(pos)
+    hi = min(lo + 1, len(ordered) - 1)
+    return ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)
+
+
+def median(samples: Sequence[float]) -> float:
+    return quantile(samples, 0.5)
+
+
+def summarize(samples: Sequence[float]) -> Summary:
+    """Median, min, max and interquartile range."""
+    return Summary(
+        median=median(samples),
+        low=min(samples),
+        high=max(samples),
+        iqr=quantile(samples, 0.75) - quantile(samples, 0.25),
+        n=len(samples),
+    )
+
+
+def norm_bytes(tokens: int, hidden: int, itemsize: int, weight_itemsize: int, residual: bool) -> int:
+    """Bytes a norm must move: x (and residual) and the weight read once, y (and r_out) written once.
+
+    ``weight_itemsize`` is 0 for no weight.
+    """
+    streams = 4 if residual else 2  # x, y; plus residual in and residual out
+    return streams * tokens * hidden * itemsize + hidden * weight_itemsize
+
+
+def gbps(nbytes: float, seconds: float) -> float:
+    """Decimal GB/s."""
+    if seconds <= 0:
+        raise ValueError(f"gbps of a non-positive time {seconds}")
+    return nbytes / seconds / 1e9
+
+
+def rotations(bytes_per_call: int, l2_bytes: int) -> int:
+    """How many input sets to cycle through so that they span ``L2_SPAN`` L2 sizes, within limits."""
+    if bytes_per_call <= 0:
+        raise ValueError(f"rotations for {bytes_per_call} bytes per call")
+    return max(MIN_SETS, min(MAX_SETS, math.ceil(L2_SPAN * l2_bytes / bytes_per_call)))
+
+
+def calls_per_graph(seconds_per_call: float, sets: int) -> int:
+    """Calls to capture in one graph: whole rotations lasting about ``TARGET_REPLAY_S``, capped."""
+    wanted = TARGET_REPLAY_S / max(seconds_per_call, 1e-9)
+    loops = max(1, min(MAX_CALLS_PER_GRAPH // sets, math.ceil(wanted / sets)))
+    return loops * sets
+
+
+@dataclasses.dataclass
+class Timing:
+    """Raw samples (seconds per call, one per repeat) and how they were taken."""
+
+    samples: list[float]
+    mode: str  # "cuda-graph" or "eager"
+    sets: int  # input sets rotated through
+    calls_per_sample: int
+    note: str = ""  # why eager, when it is
+
+    @property
+    def summary(self) -> Summary:
+        return summarize(self.samples)
+
+    def record(self, nbytes: int | None = None, copy_gbps: float | None = None) -> dict[str, Any]:
+        """Plain data for the suite's records, benchmark JSON and pytest-benchmark's extra_info."""
+        s = self.summary
+        out: dict[str, Any] = {
+            "us": s.median * 1e6,
+            "us_low": s.low * 1e6,
+            "us_high": s.high * 1e6,
+            "us_iqr": s.iqr * 1e6,
+            "repeats": s.n,
+            "timing_mode": self.mode,
+            "input_sets": self.sets,
+            "calls_per_sample": self.calls_per_sample,
+        }
+        if self.note:
+            out["timing_note"] = self.note
+        if nbytes is not None:
+            out["gbps"] = gbps(nbytes, s.median)
+            if copy_gbps:
+                out["copy_gbps"] = copy_gbps
+                out["copy_fraction"] = out["gbps"] / copy_gbps
+        return out
+
+
+def _elapsed(run: Callable[[], None], times: int) -> float:
+    """Seconds for ``times`` runs, between two CUDA events on the current stream."""
+    import torch
+
+    start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+    start.record()
+    for _ in range(times):
+        run()
+    end.record()
+    end.synchronize()
+    return start.elapsed_time(end) / 1e3
+
+
+def time_calls(
+    calls: Sequence[Callable[[], Any]],
+    repeats: int = REPEATS,
+    agree: Callable[[float], float] | None = None,
+) -> Timing:
+    """Time zero-argument calls, each bound to its own input set, as one rotation.
+
+    Calls that cannot be captured into a CUDA graph are timed eagerly (events
+    around a loop, no per-call synchronisation), with the reason in ``note``.
+    ``agree`` maps this process's warm-up time per call to the one all ranks use
+    (e.g. the maximum over a process group), so collectives capture the same
+    number of calls everywhere.
+    """
+    import torch
+
+    def rotation() -> None:
+        for call in calls:
+            call()
+
+    for _ in range(WARMUP_CALLS):  # first calls compile (Triton, FlashInfer JIT, inductor)
+        rotation()
+    torch.cuda.synchronize()
+    per_call = _elapsed(rotation, 1) / len(calls)
+    if agree is not None:
+        per_call = agree(per_call)
+    n_calls = calls_per_graph(per_call, len(calls))
+    loops = n_calls // len(calls)
+    graph = torch.cuda.CUDAGraph()
+    try:
+        with torch.cuda.graph(graph):
+            for _ in range(loops):
+                rotation()
+        graph.replay()
+        torch.cuda.synchronize()
+    except Exception as exc:  # the candidate's own limitation: time it eagerly and say why
+        torch.cuda.synchronize()
+        note = f"eager: CUDA-graph capture failed: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+        samples = [_elapsed(rotation, loops) / n_calls for _ in range(repeats)]
+        return Timing(samples, "eager", len(calls), n_calls, note)
+    samples = [_elapsed(graph.replay, 1) / n_calls for _ in range(repeats)]
+    return Timing(samples, "cuda-graph", len(calls), n_calls)
+
+
+@functools.cache
+def copy_bandwidth(device: str = "cuda") -> float:
+    """Device-copy GB/s (bytes read + written) of ``dst.copy_(src)`` on a 1 GiB buffer; once per process."""
+    import torch
+
+    src = torch.empty(COPY_BYTES, dtype=torch.uint8, device=device)
+    dst = torch.empty_like(src)
+    src.fill_(1)
+    timing = time_calls([lambda: dst.copy_(src)])
+    return gbps(2 * COPY_BYTES, timing.summary.median)
+
+
+def l2_bytes(device: str = "cuda") -> int:
+    import torch
+
+    return int(torch.cuda.get_device_properties(device).L2_cache_size)
+
+
+def environment(device: str = "cuda") -> dict[str, Any]:
+    """Device, driver and versions for a certificate or a benchmark file."""
+    import torch
+
+    env: dict[str, Any] = {
+        "torch": torch.__version__,
+        "cuda_runtime": torch.version.cuda,
+        "python": platform.python_version(),
+    }
+    for key, dist in (("triton", "triton"), ("flashinfer", "flashinfer-python"), ("liger", "liger-kernel")):
+        try:
+            env[key] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            env[key] = None
+    if device.startswith("cuda") and torch.cuda.is_available():
+        props = torch.cuda.get_device_properties(device)
+        env.update(
+            device=props.name,
+            capability=f"{props.major}.{props.minor}",
+            device_count=torch.cuda.device_count(),
+            driver=_driver_version(),
+        )
+    else:
+        env.update(device="cpu", driver=None)
+    return env
+
+
+def _driver_version() -> str | None:
+    """The NVIDIA driver version from nvidia-smi, or None when it cannot be read."""
+    import subprocess
+
+    try:
+        out = subprocess.run(
+            ["nvidia-smi", "--query-gpu=driver_version", "--format=csv,noheader"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=True,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip().splitlines()[0] if out.stdout.strip() else None

@@ -1,0 +1,105 @@
+"""benchmarks/report.py: benchmark JSON -> docs/performance.md tables, from a checked-in synthetic fixture."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURE = ROOT / "tests" / "fixtures" / "bench_norms_tiny.json"
+
+
+def _module(name: str):
+    spec = importlib.util.spec_from_file_location(f"bench_{name}", ROOT / "benchmarks" / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+report = _module("report")
+
+
+def test_norm_tables_from_the_fixture() -> None:
+    lines = report.norms_tables(report.load(FIXTURE))
+    assert lines[0].startswith("Measured 1970-01-01T00:00:00+00:00 on synthetic fixture (not a measurement)")
+    text = "\n".join(lines)
+    assert "#### rms_norm, x bf16, weight bf16, weight_bias 0" in text
+    assert "| H x T | alpha | beta |" in text
+    assert "| 4096 x 1 | 2.00 us | **1.50 us** |" in text  # launch-bound: microseconds, best in bold
+    assert "| 4096 x 1024 | **800** | 400 |" in text  # GB/s above 16 tokens
+    assert "| 4096 x 1024 | **790** | declined |" in text
+
+
+def test_allreduce_table() -> None:
+    data = {
+        "meta": {"device": "synthetic", "date": "1970-01-01"},
+        "records": [
+            {"world_size": 2, "hidden": 4096, "tokens": 1, "fused_us": 4.0, "unfused_us": 8.0, "speedup": 2.0},
+            {"world_size": 2, "hidden": 4096, "tokens": 8, "declined": "too small"},
+        ],
+    }
+    lines = report.allreduce_table([data])
+    assert "| 2 | 4096 x 1 | 4.00 | 8.00 | 2.00x |" in lines
+    assert "| 2 | 4096 x 8 | declined: too small | | |" in lines
+
+
+def test_section_between_markers_is_replaced_and_nothing_else() -> None:
+    doc = f"intro\n{report.RESULTS_START}\nold table\n{report.RESULTS_END}\noutro\n"
+    new = report.replace_section(doc, ["new", "lines"])
+    assert new == f"intro\n{report.RESULTS_START}\nnew\nlines\n{report.RESULTS_END}\noutro\n"
+    with pytest.raises(ValueError, match="lacks the markers"):
+        report.replace_section("no markers", [])
+
+
+def test_without_data_the_section_says_unmeasured() -> None:
+    assert report.results_section(None, []) == [report.NOT_MEASURED]
+
+
+def test_committed_doc_is_what_report_writes_without_data(tmp_path: Path) -> None:
+    """docs/performance.md carries no number until a GPU run's JSON is rendered into it."""
+    doc = tmp_path / "performance.md"
+    doc.write_text((ROOT / "docs" / "performance.md").read_text())
+    subprocess.run([sys.executable, str(ROOT / "benchmarks" / "report.py"), "--doc", str(doc)], check=True)
+    assert doc.read_text() == (ROOT / "docs" / "performance.md").read_text()
+
+
+def test_one_command_renders_the_fixture_into_the_doc(tmp_path: Path) -> None:
+    doc = tmp_path / "performance.md"
+    doc.write_text((ROOT / "docs" / "performance.md").read_text())
+    run = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "report.py"), "--norms", str(FIXTURE), "--doc", str(doc)],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    assert "wrote" in run.stdout
+    text = doc.read_text()
+    assert report.NOT_MEASURED not in text and "| 4096 x 1024 | **800** | 400 |" in text
+    assert text.startswith("# Performance")
+
+
+def test_plot_is_written_when_matplotlib_is_present(tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib")
+    png = tmp_path / "plot.png"
+    assert report.plot(report.load(FIXTURE), png)
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_bench_record_fields_match_the_brief() -> None:
+    bench = _module("bench_norms")
+    expected = "impl op dtype weight_dtype weight_bias residual tokens hidden us gbps copy_gbps device torch triton"
+    assert " ".join(bench.RECORD_FIELDS) == expected
+    assert json.loads(FIXTURE.read_text())["records"][0].keys() >= {"impl", "us", "gbps"}
+
+
+def test_gpu_run_script_parses_and_needs_out() -> None:
+    script = ROOT / "benchmarks" / "gpu_run.sh"
+    subprocess.run(["bash", "-n", str(script)], check=True)
+    run = subprocess.run(["bash", str(script)], capture_output=True, text=True, env={"PATH": "/usr/bin:/bin"})
+    assert run.returncode != 0 and "set OUT to the folder for results" in run.stderr

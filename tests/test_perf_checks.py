@@ -1,0 +1,149 @@
+"""The perf checks' sweep, options, verdicts and records, without a GPU (timings are given)."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from pytest_normfusion import perf, timing
+from pytest_normfusion.loading import load_candidate
+from pytest_normfusion.matrix import Case
+
+
+def _timed(*us: float) -> timing.Timing:
+    return timing.Timing(samples=[u * 1e-6 for u in us], mode="cuda-graph", sets=8, calls_per_sample=256)
+
+
+CASE = Case("fused_add_rms_norm", "bf16", "bf16", 1.0, 1024, 4096, 1e-6, residual=True)
+
+
+def test_sweep_covers_the_briefed_dimensions() -> None:
+    quick = list(perf.sweep(("fp16", "bf16", "fp32"), full=False))
+    assert len(quick) == 2 * 2 * 2 * 2 * 4 * 4  # op, dtype, weight, bias, hidden, tokens
+    assert {c.dtype for c in quick} == {"fp16", "bf16"}  # fp32 x is not swept
+    assert {c.weight for c in quick if c.dtype == "bf16"} == {"bf16", "fp32"}
+    assert {c.hidden for c in quick} == set(perf.PERF_HIDDEN)
+    assert {c.tokens for c in quick} == {1, 256, 4096, 32768}
+    assert all(c.residual == (c.op == "fused_add_rms_norm") for c in quick)
+    full = list(perf.sweep(("bf16",), full=True))
+    assert len(full) == 2 * 2 * 2 * 4 * len(perf.PERF_TOKENS_FULL)
+    assert len({c.id for c in full}) == len(full)
+
+
+def test_parse_peers_keeps_order_and_drops_repeats() -> None:
+    assert perf.parse_peers(" torch-compile, flashinfer,,torch-compile") == ["torch-compile", "flashinfer"]
+    assert perf.parse_peers("") == []
+
+
+@pytest.mark.parametrize("bad", ["0", "-1", "fast", "nan"])
+def test_min_speedup_must_be_a_positive_number(bad: str) -> None:
+    with pytest.raises(ValueError, match="positive number"):
+        perf.parse_min_speedup(bad)
+    assert perf.parse_min_speedup("1.25") == 1.25
+
+
+def test_case_bytes_counts_each_stream_once() -> None:
+    assert perf.case_bytes(CASE) == 4 * 1024 * 4096 * 2 + 4096 * 2
+    plain = Case("rms_norm", "fp16", "fp32", 0.0, 1, 8192, 1e-6)
+    assert perf.case_bytes(plain) == 2 * 8192 * 2 + 8192 * 4
+
+
+def test_verdict_names_both_timings_and_the_ratio() -> None:
+    result = perf.Comparison(
+        timing=_timed(10.0, 12.0, 11.0),
+        rivals={"reference": _timed(40.0), "torch-compile": _timed(10.0)},
+        declined={"flashinfer": "fp32 weight"},
+        min_speedup=1.0,
+    )
+    assert result.speedups() == pytest.approx({"reference": 40 / 11, "torch-compile": 10 / 11})
+    assert result.problems("triton") == ["triton 11.00 us vs torch-compile 10.00 us: speedup 0.91x < 1.00x"]
+    metrics = result.metrics(CASE, copy_gbps=3000.0)
+    assert metrics["us"] == pytest.approx(11.0)
+    assert metrics["gbps"] == pytest.approx(perf.case_bytes(CASE) / 11e-6 / 1e9)
+    assert metrics["reference_us"] == pytest.approx(40.0)
+    assert metrics["flashinfer_declined"] == "fp32 weight"
+    lenient = perf.Comparison(result.timing, result.rivals, {}, min_speedup=0.9)
+    assert lenient.problems("triton") == []
+
+
+class _FakeBenchmark:
+    """The parts of pytest-benchmark's fixture that store_in_benchmark uses."""
+
+    def __init__(self) -> None:
+        self.extra_info: dict = {}
+        self.disabled = False
+        self.rounds: list[float] = []
+        self._mode = None
+
+    def _make_stats(self, iterations: int):
+        assert iterations == 1
+        outer = self
+
+        class Stats:
+            def update(self, duration: float) -> None:
+                outer.rounds.append(duration)
+
+        return Stats()
+
+
+def test_samples_become_pytest_benchmark_rounds() -> None:
+    bench = _FakeBenchmark()
+    timed = _timed(2.0, 3.0)
+    perf.store_in_benchmark(bench, timed, {"us": 2.5})
+    assert bench.rounds == timed.samples
+    assert bench.extra_info == {"us": 2.5, "samples_s": timed.samples}
+    assert bench._mode
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="a CUDA device is present: the perf checks run")
+def test_perf_suite_skips_with_a_reason_without_cuda(pytester: pytest.Pytester) -> None:
+    result = pytester.runpytest_subprocess(
+        "-p", "no:cacheprovider", "-rs", "-m", "perf", "--normfusion-impl=reference", "--normfusion-perf-peers=triton"
+    )
+    result.assert_outcomes(skipped=2)  # the norm and the all-reduce checks
+    result.stdout.fnmatch_lines(["*perf checks time CUDA-graph replays with CUDA events: no CUDA device*"])
+
+
+def test_bad_min_speedup_is_a_usage_error(pytester: pytest.Pytester) -> None:
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--normfusion-min-speedup=fast")
+    result.stderr.fnmatch_lines(["*--normfusion-min-speedup: expected a positive number such as 1.0, got 'fast'*"])
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+
+
+def test_perf_marker_is_registered(pytester: pytest.Pytester) -> None:
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--markers")
+    result.stdout.fnmatch_lines(["@pytest.mark.perf: GPU speed checks*"])
+
+
+def test_allreduce_sweep_needs_two_ranks() -> None:
+    cases = list(perf.allreduce_sweep(("bf16", "fp32"), (1, 2, 4), full=False))
+    assert {c.world_size for c in cases} == {2, 4}
+    assert {c.dtype for c in cases} == {"bf16"}
+    assert all(c.residual and c.weight == c.dtype and c.op == "allreduce_rms_norm" for c in cases)
+    assert len(cases) == 2 * 2 * len(perf.PERF_AR_HIDDEN) * len(perf.PERF_AR_TOKENS_QUICK)
+    assert list(perf.allreduce_sweep(("bf16",), (1,), full=True)) == []
+
+
+def test_unfused_side_uses_the_candidates_own_fused_add_when_it_takes_the_case() -> None:
+    case = Case("allreduce_rms_norm", "bf16", "bf16", 0.0, 16, 4096, 1e-6, residual=True, world_size=2)
+    reference = load_candidate("reference")
+    fallback = load_candidate("torch-compile")
+    assert perf.unfused_norm(reference, case, fallback) is reference
+    flashinfer = load_candidate("flashinfer")  # declines everything without CUDA
+    assert perf.unfused_norm(flashinfer, case, fallback) is (
+        flashinfer if flashinfer.declines(case) is None else fallback
+    )
+
+
+def test_allreduce_verdict_takes_the_slowest_rank_of_each_side() -> None:
+    ranks = [
+        {"fused_us": 4.0, "unfused_us": 9.0, "fused_mode": "cuda-graph", "unfused_mode": "cuda-graph", "notes": []},
+        {"fused_us": 5.0, "unfused_us": 8.0, "fused_mode": "cuda-graph", "unfused_mode": "cuda-graph", "notes": []},
+    ]
+    for r in ranks:
+        r["unfused_norm"] = "flashinfer"
+    problems, metrics = perf.allreduce_verdict("flashinfer", ranks, 1.0)
+    assert problems == [] and metrics["us"] == 5.0 and metrics["unfused_us"] == 9.0
+    assert metrics["speedup_vs_unfused"] == pytest.approx(1.8)
+    problems, _ = perf.allreduce_verdict("flashinfer", ranks, 2.0)
+    assert problems == ["flashinfer fused 5.00 us vs all_reduce + flashinfer 9.00 us: speedup 1.80x < 2.00x"]

@@ -1,0 +1,90 @@
+"""Exact checks of the timing statistics and the byte counts behind GB/s (no device needed)."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from pytest_normfusion import timing
+
+
+def test_quantiles_interpolate_linearly_like_numpy() -> None:
+    samples = [4.0, 1.0, 3.0, 2.0]
+    assert timing.quantile(samples, 0.0) == 1.0
+    assert timing.quantile(samples, 1.0) == 4.0
+    assert timing.quantile(samples, 0.5) == 2.5
+    assert timing.quantile(samples, 0.25) == 1.75
+    assert timing.quantile(samples, 0.75) == 3.25
+    assert timing.median([7.0]) == 7.0
+    assert timing.median([3.0, 1.0, 2.0]) == 2.0
+
+
+def test_quantile_rejects_nothing_and_bad_q() -> None:
+    with pytest.raises(ValueError, match="no samples"):
+        timing.quantile([], 0.5)
+    with pytest.raises(ValueError, match="outside"):
+        timing.quantile([1.0], 1.5)
+
+
+def test_summary_of_samples() -> None:
+    s = timing.summarize([5.0, 1.0, 9.0, 3.0, 7.0])
+    assert s == timing.Summary(median=5.0, low=1.0, high=9.0, iqr=4.0, n=5)
+
+
+def test_norm_bytes_counts_each_stream_once() -> None:
+    # bf16 4096 x 4096: x read, y written, fp32 weight read once
+    assert timing.norm_bytes(4096, 4096, 2, 4, residual=False) == 2 * 4096 * 4096 * 2 + 4096 * 4
+    # with residual: x, r read; y, r_out written; no weight
+    assert timing.norm_bytes(1, 8192, 2, 0, residual=True) == 4 * 8192 * 2
+
+
+def test_gbps_is_decimal_and_refuses_zero_time() -> None:
+    assert timing.gbps(3e9, 1.5) == 2.0
+    with pytest.raises(ValueError, match="non-positive"):
+        timing.gbps(1.0, 0.0)
+
+
+@pytest.mark.parametrize(
+    ("bytes_per_call", "l2", "sets"),
+    [
+        (16 * 1024, 50 << 20, 8),  # decode-sized: capped at 8 sets
+        (30 << 20, 50 << 20, 4),  # ceil(2 x 50 / 30)
+        (512 << 20, 50 << 20, 2),  # larger than L2: two sets still alternate
+    ],
+)
+def test_rotations_span_l2_within_limits(bytes_per_call: int, l2: int, sets: int) -> None:
+    assert timing.rotations(bytes_per_call, l2) == sets
+
+
+def test_calls_per_graph_is_whole_rotations() -> None:
+    assert timing.calls_per_graph(4e-6, 8) == 256  # 1 ms / 4 us = 250 calls -> 32 rotations of 8
+    assert timing.calls_per_graph(1e-7, 8) == 1024  # capped
+    assert timing.calls_per_graph(5e-3, 2) == 2  # one rotation at least
+
+
+def test_timing_record_reports_median_gbps_and_roofline_fraction() -> None:
+    t = timing.Timing(samples=[2e-6, 1e-6, 3e-6], mode="cuda-graph", sets=8, calls_per_sample=504)
+    rec = t.record(nbytes=4000, copy_gbps=3000.0)
+    assert rec["us"] == pytest.approx(2.0)
+    assert (rec["us_low"], rec["us_high"]) == pytest.approx((1.0, 3.0))
+    assert rec["gbps"] == pytest.approx(2.0)
+    assert rec["copy_fraction"] == pytest.approx(2.0 / 3000.0)
+    assert rec["timing_mode"] == "cuda-graph" and "timing_note" not in rec
+
+
+def test_eager_timing_carries_its_note() -> None:
+    t = timing.Timing(samples=[1e-6], mode="eager", sets=2, calls_per_sample=2, note="eager: capture failed")
+    assert t.record()["timing_note"] == "eager: capture failed"
+
+
+def test_environment_on_cpu_names_versions() -> None:
+    env = timing.environment("cpu")
+    assert env["device"] == "cpu" and env["torch"] == torch.__version__
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="CUDA events and graphs need a CUDA device")
+def test_time_calls_on_gpu_measures_a_copy() -> None:
+    src = torch.ones(1 << 22, device="cuda")
+    dst = torch.empty_like(src)
+    t = timing.time_calls([lambda: dst.copy_(src)], repeats=3)
+    assert t.mode == "cuda-graph" and len(t.samples) == 3 and min(t.samples) > 0

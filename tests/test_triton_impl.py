@@ -1,0 +1,120 @@
+"""Our Triton kernels against a slice of the conformance suite, in Triton's CPU interpreter,
+and compiled for Hopper without a GPU.
+
+Suite runs are subprocesses, as a user runs them. Skipped where triton is not
+installed; on a GPU host the same runs compile the kernels.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("triton")
+
+# Every dtype, weight dtype, weight_bias and op on three shapes: odd H with strided
+# rows and fp16-overflowing outliers, a realistic odd H, and many short rows (the
+# many-rows-per-program path).
+SLICE = (
+    "*-T33xH67-eps1e-06-strided-outlier",
+    "*-T83xH5125-eps1e-05-strided-normal",
+    "*-T2049xH24-eps1e-06-contiguous-tiny",
+)
+
+
+def _run(pytester: pytest.Pytester, impl: str, *patterns: str) -> pytest.RunResult:
+    """The suite for ``impl`` on the cases matching ``patterns`` (an option passes through as is)."""
+    return pytester.runpytest_subprocess(
+        "-p",
+        "no:cacheprovider",
+        "-q",
+        "-k",
+        "test_norm",
+        f"--normfusion-impl={impl}",
+        *(p if p.startswith("--") else f"--normfusion-case={p}" for p in patterns),
+    )
+
+
+def test_triton_conforms_on_a_slice_of_the_suite(pytester: pytest.Pytester) -> None:
+    result = _run(pytester, "triton", *SLICE)
+    # 2 ops x (5 weight options for fp16 and bf16 + 3 for fp32) x 3 shapes
+    result.assert_outcomes(passed=78)
+    result.stdout.fnmatch_lines(["*rms_norm*bf16*fp32*1*fp32*", "*fused_add_rms_norm*fp16*fp16*fp32/fp32-sum*"])
+
+
+def test_two_pass_kernel_conforms(pytester: pytest.Pytester) -> None:
+    """A tiny single-pass bound sends every H past 64 to the chunked two-pass kernel."""
+    pytester.makepyfile(
+        chunked="from pytest_normfusion.impls.triton_kernels import Triton\n\n"
+        "def make():\n    return Triton(max_single_pass=64)\n"
+    )
+    result = _run(
+        pytester,
+        "chunked:make",
+        "*-bf16-*-T33xH67-eps1e-06-strided-outlier",
+        "*-fp32-w_fp32-*-T7xH5120-*-contiguous-normal",
+    )
+    result.assert_outcomes(passed=10 + 8)  # bf16: 2 ops x 5 weight options; fp32: 2 ops x 2 biases x 2 eps
+
+
+# Compiles the kernels for Hopper (sm_90) with the ptxas that ships in the triton
+# wheel: no GPU needed. Integer arguments and pointers are marked 16-divisible the way
+# Triton specialises them at launch for packed rows of H % 16 == 0.
+_COMPILE_FOR_HOPPER = """
+import re, sys
+import triton
+from triton.backends.compiler import GPUTarget
+from triton.compiler import ASTSource
+from pytest_normfusion.impls import triton_norm as tn
+
+assert not tn.INTERPRET
+common = {"x_ptr": "*{x}", "r_ptr": "*{x}", "w_ptr": "*{w}", "y_ptr": "*{x}", "r_out_ptr": "*{x}"}
+rows = dict(common, n_rows="i32", n_cols="i32", x_stride="i32", r_stride="i32", eps="fp32", weight_bias="fp32",
+            HAS_RESIDUAL="constexpr", HAS_WEIGHT="constexpr", ROWS="constexpr", BLOCK="constexpr", ROUND_BF16="constexpr")
+chunks = dict(common, n_cols="i32", x_stride="i32", r_stride="i32", eps="fp32", weight_bias="fp32",
+              HAS_RESIDUAL="constexpr", HAS_WEIGHT="constexpr", CHUNK="constexpr", ROUND_BF16="constexpr")
+variants = [
+    (tn._norm_rows_kernel, rows, "bf16", "fp32", dict(HAS_RESIDUAL=True, HAS_WEIGHT=True, ROWS=1, BLOCK=4096), 8),
+    (tn._norm_rows_kernel, rows, "fp16", "fp16", dict(HAS_RESIDUAL=False, HAS_WEIGHT=True, ROWS=64, BLOCK=32), 4),
+    (tn._norm_rows_kernel, rows, "fp32", "fp32", dict(HAS_RESIDUAL=True, HAS_WEIGHT=False, ROWS=1, BLOCK=8192), 16),
+    (tn._norm_chunks_kernel, chunks, "bf16", "bf16", dict(HAS_RESIDUAL=True, HAS_WEIGHT=True, CHUNK=4096), 8),
+]
+for fn, sig, x, w, consts, warps in variants:
+    signature = {k: v.format(x=x, w=w) for k, v in sig.items()}
+    ints = [i for i, (k, v) in enumerate(signature.items()) if v.startswith("*") or (v == "i32" and k != "n_rows")]
+    attrs = {(i,): [["tt.divisibility", 16]] for i in ints}
+    src = ASTSource(fn=fn, signature=signature, constexprs=dict(consts, ROUND_BF16=False), attrs=attrs)
+    ptx = triton.compile(src, target=GPUTarget("cuda", 90, 32), options={"num_warps": warps}).asm["ptx"]
+    loads = len(re.findall(r"ld\\.global[^\\n]*\\.v4", ptx))
+    print(fn.__name__, x, w, "v4-loads", loads)
+"""
+
+
+def test_kernels_compile_for_hopper_with_16_byte_loads(pytester: pytest.Pytester) -> None:
+    import triton
+
+    ptxas = Path(triton.__file__).parent / "backends" / "nvidia" / "bin" / "ptxas"
+    if not ptxas.exists():
+        pytest.skip(f"no ptxas in the triton wheel ({ptxas})")
+    script = pytester.makepyfile(compile_hopper=_COMPILE_FOR_HOPPER)
+    env = {**os.environ, "NORMFUSION_TRITON_INTERPRET": "0", "TRITON_DEFAULT_FP_FUSION": "1"}
+    env.pop("TRITON_INTERPRET", None)
+    run = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env, timeout=600)
+    assert run.returncode == 0, run.stderr[-3000:]
+    counts = dict(line.rsplit(" v4-loads ", 1) for line in run.stdout.splitlines())
+    assert len(counts) == 4 and all(int(n) > 0 for n in counts.values()), run.stdout
+
+
+def test_interpreter_works_after_another_impl_imported_triton(pytester: pytest.Pytester) -> None:
+    """torch-compile first: ``import torch._dynamo`` imports triton before our kernels load."""
+    result = _run(
+        pytester,
+        "torch-compile",
+        "fused_add_rms_norm-bf16-w_fp32-bias1-T33xH67-eps1e-06-strided-outlier",
+        "--normfusion-impl=triton",
+    )
+    result.assert_outcomes(passed=2)

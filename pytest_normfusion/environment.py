@@ -36,7 +36,7 @@ def library_versions() -> dict[str, str | None]:
     return versions
 
 
-def _nvidia_smi_driver() -> str | None:
+def nvidia_smi_driver() -> str | None:
     """The NVIDIA driver release (e.g. 570.124.06), from nvidia-smi when it is on PATH."""
     exe = shutil.which("nvidia-smi")
     if exe is None:
@@ -94,7 +94,7 @@ def describe(device: str) -> dict[str, Any]:
         "platform": platform.platform(),
         "python": platform.python_version(),
         "device": device_info(device),
-        "driver": _nvidia_smi_driver() if cuda else None,
+        "driver": nvidia_smi_driver() if cuda else None,
         "cuda_driver_api": _cuda_driver_api() if cuda else None,
         "cuda_runtime": torch.version.cuda,
         "versions": library_versions(),

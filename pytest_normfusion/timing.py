@@ -17,6 +17,8 @@ from collections.abc import Callable, Sequence
 from importlib import metadata
 from typing import Any
 
+from pytest_normfusion.environment import nvidia_smi_driver
+
 # Input sets cycled through; DESIGN.md 9's numbers were taken with 8.
 MAX_SETS = 8
 MIN_SETS = 2
@@ -231,25 +233,8 @@ def environment(device: str = "cuda") -> dict[str, Any]:
             device=props.name,
             capability=f"{props.major}.{props.minor}",
             device_count=torch.cuda.device_count(),
-            driver=_driver_version(),
+            driver=nvidia_smi_driver(),
         )
     else:
         env.update(device="cpu", driver=None)
     return env
-
-
-def _driver_version() -> str | None:
-    """The NVIDIA driver version from nvidia-smi, or None when it cannot be read."""
-    import subprocess
-
-    try:
-        out = subprocess.run(
-            ["nvidia-smi", "--query-gpu=driver_version", "--format=csv,noheader"],
-            capture_output=True,
-            text=True,
-            timeout=30,
-            check=True,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return out.stdout.strip().splitlines()[0] if out.stdout.strip() else None

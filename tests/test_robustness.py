@@ -14,7 +14,7 @@ EXPECTED = {
     "wrong-dtype": ("failed", ["output-dtype"], "y.dtype=torch.float32, but should be torch.bfloat16"),
     "wrong-shape": ("failed", ["output-shape"], "y.shape=torch.Size([24]), but should be torch.Size([3, 8])"),
     "wrong-device": ("failed", ["output-device"], "y.device=meta, but should be cpu"),
-    "non-tensor": ("failed", ["output-type"], "y is ndarray, not a Tensor"),
+    "non-tensor": ("failed", ["output-type"], "y is list, not a Tensor"),
     "modifies-weight-after": ("failed", ["weight-modified"], "weight was modified in place: "),
     "returns-input": ("failed", ["numerics"], "y conforms to no allowed profile"),
     "slow": ("timeout", ["timeout"], "slow.rms_norm timed out after 0.5 s"),

@@ -18,6 +18,7 @@ bf16 outputs 1 ulp low, measured), so there the kernels round to nearest even by
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 import sys
 
@@ -56,9 +57,16 @@ _LIBRARY_COMPILED_ONLY = INTERPRET and not isinstance(tl.sum, InterpretedFunctio
 # Largest power-of-two row kept whole in registers: 16384 fp32 values over 16 warps
 # is 32 per thread (64 with the residual), within the register file.
 MAX_SINGLE_PASS = 16384
-# Elements a rows-kernel program aims to hold: 16 per thread at 8 warps.
-TILE = 4096
+# Elements a rows-kernel program holds at least: several rows per program when H is small.
+MIN_TILE = 2048
 MAX_ROWS = 64
+ELEMENTS_PER_WARP = 512  # 16 per thread: two 16-byte vectors of a half type
+MAX_WARPS = 16
+# From this many rows on, a program takes twice the rows with the same warps (32 elements
+# per thread): fewer weight reloads and more bytes in flight per program. With a residual a
+# row already moves twice the bytes, so it pays only later (benchmarks/tune_triton.py, H100).
+MANY_ROWS = 1024
+MANY_ROWS_RESIDUAL = 4096
 # Chunk of the two-pass kernel and its warps.
 CHUNK = 4096
 CHUNK_WARPS = 8
@@ -118,20 +126,28 @@ def _norm_rows_kernel(
     ROWS: tl.constexpr,
     BLOCK: tl.constexpr,
     ROUND_BF16: tl.constexpr,
+    USE_PDL: tl.constexpr,
 ):
     rows = tl.program_id(0).to(tl.int64) * ROWS + tl.arange(0, ROWS)
     cols = tl.arange(0, BLOCK)
     col_ok = cols < n_cols
     mask = (rows < n_rows)[:, None] & col_ok[None, :]
+    if USE_PDL:  # the previous kernel's writes are visible from here on
+        tl.extra.cuda.gdc_wait()
+    # the weight is loaded with x, not after the reduction: one memory latency instead of two
+    if HAS_WEIGHT:
+        w = tl.load(w_ptr + cols, mask=col_ok, other=0.0).to(tl.float32) + weight_bias
     s = tl.load(x_ptr + rows[:, None] * x_stride + cols[None, :], mask=mask, other=0.0).to(tl.float32)
-    out_offsets = rows[:, None] * n_cols + cols[None, :]  # outputs are packed
     if HAS_RESIDUAL:
         s += tl.load(r_ptr + rows[:, None] * r_stride + cols[None, :], mask=mask, other=0.0).to(tl.float32)
+    if USE_PDL:  # the next kernel may start its launch; it waits for our writes itself
+        tl.extra.cuda.gdc_launch_dependents()
+    out_offsets = rows[:, None] * n_cols + cols[None, :]  # outputs are packed
+    if HAS_RESIDUAL:
         tl.store(r_out_ptr + out_offsets, _cast_out(s, r_out_ptr.dtype.element_ty, ROUND_BF16), mask=mask)
     rstd = tl.math.rsqrt(_row_sum(s * s, 1) / n_cols + eps)
     y = s * rstd[:, None]
     if HAS_WEIGHT:
-        w = tl.load(w_ptr + cols, mask=col_ok, other=0.0).to(tl.float32) + weight_bias
         y = y * w[None, :]
     tl.store(y_ptr + out_offsets, _cast_out(y, y_ptr.dtype.element_ty, ROUND_BF16), mask=mask)
 
@@ -152,9 +168,13 @@ def _norm_chunks_kernel(
     HAS_WEIGHT: tl.constexpr,
     CHUNK: tl.constexpr,
     ROUND_BF16: tl.constexpr,
+    USE_PDL: tl.constexpr,
 ):
     row = tl.program_id(0).to(tl.int64)
     x_row, r_row, out_row = x_ptr + row * x_stride, r_ptr + row * r_stride, row * n_cols
+    if USE_PDL:
+        tl.extra.cuda.gdc_wait()
+        tl.extra.cuda.gdc_launch_dependents()
     acc = tl.full([CHUNK], 0.0, tl.float32)
     for start in range(0, n_cols, CHUNK):
         cols = start + tl.arange(0, CHUNK)
@@ -188,15 +208,26 @@ class Plan:
     programs: int
 
 
-def plan(n_rows: int, n_cols: int, max_single_pass: int = MAX_SINGLE_PASS) -> Plan:
-    """Block sizes and warps by H: whole rows in registers up to ``max_single_pass``, else chunks."""
+def plan(n_rows: int, n_cols: int, residual: bool = False, max_single_pass: int = MAX_SINGLE_PASS) -> Plan:
+    """Block, rows per program and warps by T and H: whole rows in registers up to ``max_single_pass``."""
     block = triton.next_power_of_2(n_cols)
     if block > max_single_pass:
         chunk = min(CHUNK, max_single_pass)
         return Plan(False, 1, chunk, CHUNK_WARPS, n_rows)
-    rows = max(1, min(MAX_ROWS, TILE // block, triton.next_power_of_2(n_rows)))
-    warps = max(1, min(16, rows * block // ELEMENTS_PER_WARP))
+    rows = max(1, min(MAX_ROWS, MIN_TILE // block, triton.next_power_of_2(n_rows)))
+    warps = max(1, min(MAX_WARPS, rows * block // ELEMENTS_PER_WARP))
+    if n_rows >= (MANY_ROWS_RESIDUAL if residual else MANY_ROWS) and 2 * rows * block <= max_single_pass:
+        rows *= 2
     return Plan(True, rows, block, warps, triton.cdiv(n_rows, rows))
+
+
+@functools.cache
+def _pdl_flags(device: torch.device) -> dict[str, bool]:
+    """Programmatic dependent launch where the GPU has it (sm_90+), as FlashInfer's norms use it:
+    our launch overlaps the previous kernel's tail, and ``gdc_wait`` keeps its writes ordered."""
+    if INTERPRET or device.type != "cuda" or torch.cuda.get_device_capability(device)[0] < 9:
+        return {"USE_PDL": False}
+    return {"USE_PDL": True, "launch_pdl": True}
 
 
 def _rows_2d(name: str, t: torch.Tensor) -> torch.Tensor:
@@ -216,6 +247,7 @@ def launch(
     eps: float,
     weight_bias: float,
     max_single_pass: int = MAX_SINGLE_PASS,
+    launch_plan: Plan | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor | None]:
     """``(y, r_out)`` (``r_out`` None without a residual); outputs are new, packed, in ``x.dtype``."""
     x2 = _rows_2d("x", x)
@@ -228,7 +260,7 @@ def launch(
     y = torch.empty((n_rows, n_cols), dtype=x.dtype, device=x.device)
     r_out = None if r2 is None else torch.empty_like(y)
     if y.numel():
-        p = plan(n_rows, n_cols, max_single_pass)
+        p = launch_plan or plan(n_rows, n_cols, r2 is not None, max_single_pass)
         args = (
             x2,
             x2 if r2 is None else r2,  # unread without a residual
@@ -242,10 +274,19 @@ def launch(
             HAS_WEIGHT=weight is not None,
             ROUND_BF16=INTERPRET and x.dtype == torch.bfloat16,
             num_warps=p.num_warps,
+            **_pdl_flags(x.device),
         )
         if p.single_pass:
             _norm_rows_kernel[(p.programs,)](
-                *args, n_rows, n_cols, *strides, eps, weight_bias, ROWS=p.rows, BLOCK=p.block, **flags
+                *args,
+                n_rows,
+                n_cols,
+                *strides,
+                eps,
+                weight_bias,
+                ROWS=p.rows,
+                BLOCK=p.block,
+                **flags,
             )
         else:
             _norm_chunks_kernel[(p.programs,)](*args, n_cols, *strides, eps, weight_bias, CHUNK=p.block, **flags)

@@ -74,9 +74,10 @@ from pytest_normfusion.impls import triton_norm as tn
 assert not tn.INTERPRET
 common = {"x_ptr": "*{x}", "r_ptr": "*{x}", "w_ptr": "*{w}", "y_ptr": "*{x}", "r_out_ptr": "*{x}"}
 rows = dict(common, n_rows="i32", n_cols="i32", x_stride="i32", r_stride="i32", eps="fp32", weight_bias="fp32",
-            HAS_RESIDUAL="constexpr", HAS_WEIGHT="constexpr", ROWS="constexpr", BLOCK="constexpr", ROUND_BF16="constexpr")
+            HAS_RESIDUAL="constexpr", HAS_WEIGHT="constexpr", ROWS="constexpr", BLOCK="constexpr", ROUND_BF16="constexpr",
+            USE_PDL="constexpr")
 chunks = dict(common, n_cols="i32", x_stride="i32", r_stride="i32", eps="fp32", weight_bias="fp32",
-              HAS_RESIDUAL="constexpr", HAS_WEIGHT="constexpr", CHUNK="constexpr", ROUND_BF16="constexpr")
+              HAS_RESIDUAL="constexpr", HAS_WEIGHT="constexpr", CHUNK="constexpr", ROUND_BF16="constexpr", USE_PDL="constexpr")
 variants = [
     (tn._norm_rows_kernel, rows, "bf16", "fp32", dict(HAS_RESIDUAL=True, HAS_WEIGHT=True, ROWS=1, BLOCK=4096), 8),
     (tn._norm_rows_kernel, rows, "fp16", "fp16", dict(HAS_RESIDUAL=False, HAS_WEIGHT=True, ROWS=64, BLOCK=32), 4),
@@ -87,14 +88,16 @@ for fn, sig, x, w, consts, warps in variants:
     signature = {k: v.format(x=x, w=w) for k, v in sig.items()}
     ints = [i for i, (k, v) in enumerate(signature.items()) if v.startswith("*") or (v == "i32" and k != "n_rows")]
     attrs = {(i,): [["tt.divisibility", 16]] for i in ints}
-    src = ASTSource(fn=fn, signature=signature, constexprs=dict(consts, ROUND_BF16=False), attrs=attrs)
-    ptx = triton.compile(src, target=GPUTarget("cuda", 90, 32), options={"num_warps": warps}).asm["ptx"]
+    src = ASTSource(fn=fn, signature=signature, constexprs=dict(consts, ROUND_BF16=False, USE_PDL=True), attrs=attrs)
+    options = {"num_warps": warps, "launch_pdl": True}
+    ptx = triton.compile(src, target=GPUTarget("cuda", 90, 32), options=options).asm["ptx"]
     loads = len(re.findall(r"ld\\.global[^\\n]*\\.v4", ptx))
-    print(fn.__name__, x, w, "v4-loads", loads)
+    pdl = "griddepcontrol.wait" in ptx and "griddepcontrol.launch_dependents" in ptx
+    print(fn.__name__, x, w, loads, int(pdl))
 """
 
 
-def test_kernels_compile_for_hopper_with_16_byte_loads(pytester: pytest.Pytester) -> None:
+def test_kernels_compile_for_hopper_with_16_byte_loads_and_pdl(pytester: pytest.Pytester) -> None:
     import triton
 
     ptxas = Path(triton.__file__).parent / "backends" / "nvidia" / "bin" / "ptxas"
@@ -105,8 +108,9 @@ def test_kernels_compile_for_hopper_with_16_byte_loads(pytester: pytest.Pytester
     env.pop("TRITON_INTERPRET", None)
     run = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env, timeout=600)
     assert run.returncode == 0, run.stderr[-3000:]
-    counts = dict(line.rsplit(" v4-loads ", 1) for line in run.stdout.splitlines())
-    assert len(counts) == 4 and all(int(n) > 0 for n in counts.values()), run.stdout
+    # per variant: name, dtypes, 16-byte loads, whether griddepcontrol (PDL) is in the PTX
+    variants = [line.split() for line in run.stdout.splitlines()]
+    assert len(variants) == 4 and all(int(loads) > 0 and pdl == "1" for *_, loads, pdl in variants), run.stdout
 
 
 def test_interpreter_works_after_another_impl_imported_triton(pytester: pytest.Pytester) -> None:

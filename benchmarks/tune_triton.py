@@ -1,0 +1,134 @@
+"""Time our Triton kernels' launch plans (rows per program x warps) against the peers, on one GPU.
+
+    python benchmarks/tune_triton.py --out tune_triton.json [--peers flashinfer,liger_peer:Liger]
+
+For each op x weight pairing x H x T of the sweep, times every launch plan that
+keeps 2 to 64 elements per thread, the plan ``triton_norm.plan`` picks, and the
+peers, all in one process with ``pytest_normfusion.timing`` (CUDA-graph replays,
+rotating inputs). Writes every record as JSON and prints, per shape, the best
+plan, the default plan and the best peer. The data behind ``triton_norm.plan``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import itertools
+import json
+import shlex
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+TOKENS = (1, 16, 256, 1024, 4096, 32768)
+HIDDEN = (2048, 4096, 5120, 8192)
+WARPS = (2, 4, 8, 16, 32)
+GROUP = 4  # candidates timed in alternation at once (their inputs are all on the GPU)
+PAIRINGS = (("bf16", 0.0), ("fp32", 1.0))  # (weight dtype, weight_bias) with bf16 x
+
+
+def plans(tokens: int, hidden: int) -> list[Any]:
+    """Every single-pass plan with 2..64 elements per thread and no more rows than T."""
+    from pytest_normfusion.impls import triton_norm as tn
+
+    block = 1 << (hidden - 1).bit_length()
+    out = []
+    for rows, warps in itertools.product((1, 2, 4), WARPS):
+        per_thread = rows * block // (32 * warps)
+        if rows <= tokens and rows * block <= tn.MAX_SINGLE_PASS and 2 <= per_thread <= 64:
+            out.append(tn.Plan(True, rows, block, warps, -(-tokens // rows)))
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", required=True, type=Path)
+    parser.add_argument("--peers", default="flashinfer,liger_peer:Liger")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--budget-s", type=float, default=300.0, help="start no new shape after this")
+    args = parser.parse_args(argv)
+
+    import torch
+
+    from pytest_normfusion import perf, timing
+    from pytest_normfusion.impls import triton_norm as tn
+    from pytest_normfusion.loading import load_candidate
+    from pytest_normfusion.matrix import Case
+
+    env = timing.environment("cuda")
+    copy_gbps = timing.copy_bandwidth("cuda")
+    peers = [load_candidate(s) for s in args.peers.split(",") if s]
+    records: list[dict[str, Any]] = []
+    summary: list[str] = []
+    started = time.monotonic()
+
+    class Planned:
+        """Our kernels with a fixed launch plan, as a candidate for ``perf.measure_all``."""
+
+        def __init__(self, p: Any) -> None:
+            self.p, self.name = p, f"triton[r{p.rows}w{p.num_warps}]"
+
+        def declines(self, case: Any) -> None:
+            return None
+
+        def method(self, op: str) -> Any:
+            launch = functools.partial(tn.launch, launch_plan=self.p)
+            if op == "rms_norm":
+                return lambda x, w, eps, bias: launch(x, None, w, eps, bias)[0]
+            return lambda x, r, w, eps, bias: launch(x, r, w, eps, bias)
+
+    for (weight, bias), op, hidden, tokens in itertools.product(
+        PAIRINGS, ("rms_norm", "fused_add_rms_norm"), HIDDEN, TOKENS
+    ):
+        case = Case(op, "bf16", weight, bias, tokens, hidden, 1e-6, residual=op != "rms_norm")
+        nbytes = perf.case_bytes(case)
+        default = tn.plan(tokens, hidden, op != "rms_norm")
+        candidates = {(p.rows, p.num_warps): p for p in [*plans(tokens, hidden), default]}
+        if time.monotonic() - started > args.budget_s:
+            print(f"budget of {args.budget_s:g} s spent; stopping before {case.id}", flush=True)
+            break
+        rivals_all = [*peers, *(Planned(p) for p in candidates.values())]
+        measured, skipped = {}, {}
+        for i in range(0, len(rivals_all), GROUP):  # alternating rounds within groups that fit in memory
+            timed_group, skipped_group = perf.measure_all(rivals_all[i : i + GROUP], case, "cuda", args.seed)
+            measured.update(timed_group)
+            skipped.update(skipped_group)
+        for name, why in skipped.items():
+            print(f"{case.id} {name}: {why}", file=sys.stderr)
+        timed = {name: t.summary.median * 1e6 for name, t in measured.items()}
+        for name, us in timed.items():
+            records.append(
+                {
+                    "case": case.id,
+                    "op": op,
+                    "weight_dtype": weight,
+                    "weight_bias": bias,
+                    "tokens": tokens,
+                    "hidden": hidden,
+                    "impl": name,
+                    "us": us,
+                    "gbps": timing.gbps(nbytes, us * 1e-6),
+                }
+            )
+        ours = {k: v for k, v in timed.items() if k.startswith("triton[")}
+        rivals = {k: v for k, v in timed.items() if not k.startswith("triton[")}
+        best = min(ours, key=ours.get)
+        dflt = f"triton[r{default.rows}w{default.num_warps}]"
+        peer = min(rivals, key=rivals.get) if rivals else None
+        line = (
+            f"{op[:9]:9} w_{weight} H{hidden:<5} T{tokens:<6} best {best:16} {ours[best]:8.2f}  "
+            f"default {dflt:16} {ours.get(dflt, float('nan')):8.2f}"
+        )
+        if peer:
+            line += f"  {peer:12} {rivals[peer]:8.2f}  ratio {rivals[peer] / ours[best]:.2f}"
+        print(line, flush=True)
+        summary.append(line)
+        torch.cuda.empty_cache()
+        meta = {**env, "copy_gbps": copy_gbps, "command": shlex.join([sys.executable, *sys.argv])}
+        args.out.write_text(json.dumps({"meta": meta, "records": records, "summary": summary}, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -18,7 +18,6 @@ import json
 import shlex
 import sys
 import time
-import traceback
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -56,33 +55,36 @@ def cases(dtypes: list[str], tokens: tuple[int, ...]) -> Iterator[Any]:
                 yield Case(op, dtype, weight, bias, t, hidden, 1e-6, residual=op != "rms_norm")
 
 
-def bench_one(candidate: Any, case: Any, env: dict[str, Any], copy_gbps: float, seed: int) -> dict[str, Any]:
+def bench_case(candidates: list[Any], case: Any, env: dict[str, Any], copy_gbps: float, seed: int) -> list[Any]:
+    """One record per candidate; the candidates are timed in alternating rounds (``perf.measure_all``)."""
     from pytest_normfusion import perf
 
-    rec: dict[str, Any] = {
-        "impl": candidate.name,
-        "op": case.op,
-        "dtype": case.dtype,
-        "weight_dtype": case.weight,
-        "weight_bias": case.weight_bias,
-        "residual": case.residual,
-        "tokens": case.tokens,
-        "hidden": case.hidden,
-        "us": None,
-        "gbps": None,
-        "copy_gbps": copy_gbps,
-        "device": env["device"],
-        "torch": env["torch"],
-        "triton": env["triton"],
-    }
-    why = candidate.declines(case) if candidate.method(case.op) else f"{candidate.name} has no {case.op}"
-    if why:
-        return {**rec, "declined": why}
-    try:
-        timed = perf.measure(candidate, case, "cuda", seed)
-    except Exception as exc:  # one impl's failure must not end the sweep
-        return {**rec, "error": f"{type(exc).__name__}: {exc}".splitlines()[0], "traceback": traceback.format_exc()}
-    return {**rec, **timed.record(perf.case_bytes(case), copy_gbps)}
+    timed, skipped = perf.measure_all(candidates, case, "cuda", seed)
+    records = []
+    for candidate in candidates:
+        rec: dict[str, Any] = {
+            "impl": candidate.name,
+            "op": case.op,
+            "dtype": case.dtype,
+            "weight_dtype": case.weight,
+            "weight_bias": case.weight_bias,
+            "residual": case.residual,
+            "tokens": case.tokens,
+            "hidden": case.hidden,
+            "us": None,
+            "gbps": None,
+            "copy_gbps": copy_gbps,
+            "device": env["device"],
+            "torch": env["torch"],
+            "triton": env["triton"],
+        }
+        why = skipped.get(candidate.name)
+        if why is not None:
+            rec["error" if why.startswith("raised ") else "declined"] = why
+        else:
+            rec.update(timed[candidate.name].record(perf.case_bytes(case), copy_gbps))
+        records.append(rec)
+    return records
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -122,24 +124,26 @@ def main(argv: list[str] | None = None) -> int:
         "command": shlex.join([sys.executable, *sys.argv]),
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "load_errors": load_errors,
-        "truncated": False,
+        # True until the sweep ends: a run killed from outside (a stage's timeout) leaves it so
+        "truncated": True,
     }
     sweep = list(cases([d.strip() for d in args.dtypes.split(",")], TOKENS_QUICK if args.quick else TOKENS))
     started = time.monotonic()
     for case in sweep:
         if args.budget_s is not None and time.monotonic() - started > args.budget_s:
-            meta["truncated"] = True
             print(f"bench_norms: budget of {args.budget_s:g} s spent; stopping before {case.id}", file=sys.stderr)
             break
-        for candidate in candidates:
-            rec = bench_one(candidate, case, env, copy_gbps, args.seed)
+        for rec in bench_case(candidates, case, env, copy_gbps, args.seed):
             records.append(rec)
             shown = (
                 f"{rec['us']:.2f} us {rec['gbps']:.0f} GB/s" if rec["us"] else rec.get("declined") or rec.get("error")
             )
-            print(f"{candidate.name:>14} {case.id}: {shown}", flush=True)
+            print(f"{rec['impl']:>14} {case.id}: {shown}", flush=True)
         # rewritten after every case: a run cut short still leaves its records
         args.out.write_text(json.dumps({"meta": meta, "records": records}, indent=1))
+    else:
+        meta["truncated"] = False
+    args.out.write_text(json.dumps({"meta": meta, "records": records}, indent=1))
     print(f"bench_norms: {len(records)} records -> {args.out}")
     return 0
 

@@ -52,16 +52,10 @@ def _skip_all(metafunc: pytest.Metafunc, settings, reason: str, label: str) -> N
     metafunc.parametrize(("nf_candidate", "nf_case"), params)
 
 
-def _not_timed(candidate, case) -> str | None:
-    if candidate.method(case.op) is None:
-        return f"{candidate.name} has no {case.op}"
-    return candidate.declines(case)
-
-
 def test_speed(nf_candidate, nf_case, normfusion_settings, request: pytest.FixtureRequest) -> None:
     if isinstance(nf_case, str):
         pytest.skip(nf_case)
-    declined = _not_timed(nf_candidate, nf_case)
+    declined = perf.not_timed(nf_candidate, nf_case)
     if declined:
         settle(request.node, nf_candidate, nf_case, Outcome("skipped", f"not timed: {declined}"), normfusion_settings)
         return
@@ -69,7 +63,7 @@ def test_speed(nf_candidate, nf_case, normfusion_settings, request: pytest.Fixtu
     device = normfusion_settings.resolved_device
     result = perf.compare(nf_candidate, nf_case, options.peers, device, normfusion_settings.seed, options.min_speedup)
     metrics = result.metrics(nf_case, timing.copy_bandwidth(device))
-    benchmark = _benchmark_fixture(request)
+    benchmark = perf.benchmark_fixture(request)
     if benchmark is not None:
         benchmark.group = f"{nf_case.op}-{nf_case.dtype}-H{nf_case.hidden}"
         perf.store_in_benchmark(benchmark, result.timing, metrics)
@@ -81,7 +75,7 @@ def test_speed(nf_candidate, nf_case, normfusion_settings, request: pytest.Fixtu
 def test_allreduce_speed(nf_candidate, nf_case, normfusion_settings, request: pytest.FixtureRequest) -> None:
     if isinstance(nf_case, str):
         pytest.skip(nf_case)
-    declined = _not_timed(nf_candidate, nf_case) or pool.world_size_unavailable(request.config, nf_case.world_size)
+    declined = perf.not_timed(nf_candidate, nf_case) or pool.world_size_unavailable(request.config, nf_case.world_size)
     if declined:
         settle(request.node, nf_candidate, nf_case, Outcome("skipped", f"not timed: {declined}"), normfusion_settings)
         return
@@ -95,11 +89,3 @@ def test_allreduce_speed(nf_candidate, nf_case, normfusion_settings, request: py
     problems, metrics = perf.allreduce_verdict(nf_candidate.name, ranks, request.config.stash[PERF].min_speedup)
     outcome = Outcome("failed" if problems else "passed", "\n".join(problems), metrics)
     settle(request.node, nf_candidate, nf_case, outcome, normfusion_settings)
-
-
-def _benchmark_fixture(request: pytest.FixtureRequest):
-    """pytest-benchmark's fixture when that plugin is active and not skipping benchmarks."""
-    config = request.config
-    if not config.pluginmanager.hasplugin("pytest_benchmark") or config.getoption("benchmark_skip", False):
-        return None
-    return request.getfixturevalue("benchmark")

@@ -1,8 +1,9 @@
 """Speed checks: a candidate against the reference and named peers, timed in one run (GPU).
 
 The sweep is a table of ``Case``s (contiguous rows, normal magnitudes); every
-candidate of a case is timed the same way (``timing.time_calls`` over rotating
-input sets made on the device), and the verdict is a ratio of medians.
+candidate of a case is timed the same way (CUDA-graph replays over rotating input
+sets made on the device, ``timing.prepare``), the candidates of one comparison in
+alternating rounds, and the verdict is a ratio of medians.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import itertools
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from pytest_normfusion import timing
@@ -106,14 +107,53 @@ def case_bytes(case: Case) -> int:
     return timing.norm_bytes(case.tokens, case.hidden, item, weight_item, case.residual)
 
 
-def measure(candidate: Candidate, case: Case, device: str, seed: int) -> timing.Timing:
-    """Time one candidate on one case."""
+def prepare(candidate: Candidate, case: Case, device: str, seed: int) -> timing.Prepared:
+    """The candidate's calls on rotating input sets, warmed up and captured."""
+    sets = timing.rotations(case_bytes(case), timing.l2_bytes(device))
+    return timing.prepare(_calls(candidate, case, device, sets, seed))
+
+
+def not_timed(candidate: Candidate, case: Case) -> str | None:
+    """Why the candidate is not timed on the case (it has no such op, or declines it), or None."""
+    if candidate.method(case.op) is None:
+        return f"{candidate.name} has no {case.op}"
+    return candidate.declines(case)
+
+
+def prepare_all(
+    candidates: Sequence[Candidate], case: Case, device: str, seed: int
+) -> tuple[dict[str, timing.Prepared], dict[str, str]]:
+    """Each candidate that takes the case, prepared; the others with why not (declined, or
+    raised while warming up: one broken candidate does not end the others)."""
+    prepared: dict[str, timing.Prepared] = {}
+    skipped: dict[str, str] = {}
+    for candidate in candidates:
+        why = not_timed(candidate, case)
+        if why:
+            skipped[candidate.name] = why
+            continue
+        try:
+            prepared[candidate.name] = prepare(candidate, case, device, seed)
+        except Exception as exc:
+            skipped[candidate.name] = f"raised {type(exc).__name__}: {exc}".splitlines()[0]
+    return prepared, skipped
+
+
+def sample(prepared: dict[str, timing.Prepared]) -> dict[str, timing.Timing]:
+    """Timings of the prepared candidates, sampled in alternating rounds."""
     import torch
 
-    sets = timing.rotations(case_bytes(case), timing.l2_bytes(device))
-    timed = timing.time_calls(_calls(candidate, case, device, sets, seed))
+    timed = dict(zip(prepared, timing.sample_interleaved(list(prepared.values())), strict=True))
     torch.cuda.synchronize()
     return timed
+
+
+def measure_all(
+    candidates: Sequence[Candidate], case: Case, device: str, seed: int
+) -> tuple[dict[str, timing.Timing], dict[str, str]]:
+    """Time every candidate that takes the case, in alternating rounds; the others with why not."""
+    prepared, skipped = prepare_all(candidates, case, device, seed)
+    return sample(prepared), skipped
 
 
 @dataclasses.dataclass
@@ -155,23 +195,27 @@ class Comparison:
 def compare(
     candidate: Candidate, case: Case, peers: list[str], device: str, seed: int, min_speedup: float
 ) -> Comparison:
-    """Time the candidate, the reference and each peer that takes the case, in this order."""
-    mine = measure(candidate, case, device, seed)
-    rivals: dict[str, timing.Timing] = {}
-    declined: dict[str, str] = {}
-    for spec in [REFERENCE, *peers]:
-        other = peer(spec)
-        if other.name == candidate.name:
-            continue
-        why = other.declines(case) if other.method(case.op) else f"{other.name} has no {case.op}"
-        if why:
-            declined[other.name] = why
-            continue
-        try:
-            rivals[other.name] = measure(other, case, device, seed)
-        except Exception as exc:  # a broken peer is recorded, and the candidate is not judged against it
-            declined[other.name] = f"raised {type(exc).__name__}: {exc}".splitlines()[0]
-    return Comparison(mine, rivals, declined, min_speedup)
+    """Time the candidate, the reference and each peer that takes the case, in alternating rounds.
+
+    A candidate that raises while warming up raises here; a rival that does is recorded
+    as declined, and the candidate is not judged against it."""
+    rivals = [r for r in (peer(spec) for spec in [REFERENCE, *peers]) if r.name != candidate.name]
+    mine = prepare(candidate, case, device, seed)
+    prepared, declined = prepare_all(rivals, case, device, seed)
+    timed = sample({candidate.name: mine, **prepared})
+    return Comparison(timed.pop(candidate.name), timed, declined, min_speedup)
+
+
+def benchmark_fixture(request: Any) -> Any:
+    """pytest-benchmark's ``benchmark`` fixture where that plugin is active and not skipping, else None."""
+    import pytest
+
+    if request.config.getoption("benchmark_skip", False):
+        return None
+    try:
+        return request.getfixturevalue("benchmark")
+    except pytest.FixtureLookupError:  # pytest-benchmark not installed, or -p no:benchmark
+        return None
 
 
 def store_in_benchmark(benchmark: Any, timed: timing.Timing, info: dict[str, Any]) -> None:
@@ -251,7 +295,10 @@ def time_allreduce(
             norm_fn(x2, r2, weight, case.eps, case.weight_bias)
 
         unfused.append(all_reduce_then_norm)
-    return timing.time_calls(fused, agree=slowest), timing.time_calls(unfused, agree=slowest)
+    fused_t, unfused_t = timing.sample_interleaved(
+        [timing.prepare(fused, agree=slowest), timing.prepare(unfused, agree=slowest)]
+    )
+    return fused_t, unfused_t
 
 
 def allreduce_rank_job(ctx: Any, payload: tuple[str, Case, int]) -> dict[str, Any]:

@@ -1,10 +1,11 @@
 """GPU timing: CUDA events around CUDA-graph replays over rotating input sets.
 
 The statistics are pure functions over lists of floats (unit-tested exactly on
-CPU); only ``time_calls``, ``copy_bandwidth`` and ``environment`` touch a device,
-and they import torch when called. Method (DESIGN.md 6): warm up; capture many
-calls, cycling through several input sets so L2 does not hold them all, in one
-CUDA graph; time replays with CUDA events; repeat and keep every sample.
+CPU); ``prepare``, the samplers, ``copy_bandwidth`` and ``environment`` touch a
+device, and they import torch when called. Method (DESIGN.md 6): warm up; capture
+many calls, cycling through several input sets so L2 does not hold them all, in one
+CUDA graph; time replays with CUDA events; repeat and keep every sample; time the
+candidates of one comparison in alternating rounds.
 """
 
 from __future__ import annotations
@@ -29,8 +30,11 @@ TARGET_REPLAY_S = 1e-3
 MAX_CALLS_PER_GRAPH = 1024
 REPEATS = 15
 WARMUP_CALLS = 3
+# Replays of the one-rotation graph that sizes the timed one (the fastest is taken).
+PROBE_REPLAYS = 3
 # Device-copy roofline buffer: far larger than any L2 (50 MiB on H100).
 COPY_BYTES = 1 << 30
+COPY_CALLS = 4
 
 
 @dataclasses.dataclass(frozen=True)
@@ -152,18 +156,51 @@ def _elapsed(run: Callable[[], None], times: int) -> float:
     return start.elapsed_time(end) / 1e3
 
 
-def time_calls(
-    calls: Sequence[Callable[[], Any]],
-    repeats: int = REPEATS,
-    agree: Callable[[float], float] | None = None,
-) -> Timing:
-    """Time zero-argument calls, each bound to its own input set, as one rotation.
+@dataclasses.dataclass
+class Prepared:
+    """Calls warmed up and captured (or not), ready to be sampled."""
 
-    Calls that cannot be captured into a CUDA graph are timed eagerly (events
-    around a loop, no per-call synchronisation), with the reason in ``note``.
-    ``agree`` maps this process's warm-up time per call to the one all ranks use
-    (e.g. the maximum over a process group), so collectives capture the same
-    number of calls everywhere.
+    run: Callable[[], None]  # one sample's work: a graph replay, or the eager loop
+    mode: str
+    sets: int
+    calls_per_sample: int
+    note: str = ""
+    # the calls, and through them their input tensors: a graph replays raw addresses, so the
+    # inputs must live as long as the graph (freed, their memory is reused or unmapped)
+    calls: Sequence[Callable[[], Any]] = ()
+
+    def sample(self) -> float:
+        """Seconds per call, from one run between two CUDA events."""
+        return _elapsed(self.run, 1) / self.calls_per_sample
+
+    def timing(self, samples: list[float]) -> Timing:
+        return Timing(samples, self.mode, self.sets, self.calls_per_sample, self.note)
+
+
+def _capture(rotation: Callable[[], None], loops: int) -> Any:
+    """A CUDA graph of ``loops`` rotations, replayed once (so a replay that faults faults here)."""
+    import torch
+
+    graph = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(graph):
+        for _ in range(loops):
+            rotation()
+    graph.replay()
+    torch.cuda.synchronize()
+    return graph
+
+
+def prepare(calls: Sequence[Callable[[], Any]], agree: Callable[[float], float] | None = None) -> Prepared:
+    """Warm up zero-argument calls, each bound to its own input set, and capture whole
+    rotations of them into a CUDA graph whose replay lasts about ``TARGET_REPLAY_S``.
+
+    The graph is sized from the replay time of a one-rotation graph, not from eager
+    calls: a launcher with a slow Python path (tens of us a call) would otherwise get a
+    graph of a few calls, and each call would carry a share of the replay's own launch
+    cost. Calls that cannot be captured are run eagerly (a loop of rotations), with the
+    reason in ``note``. ``agree`` maps this process's time per call to the one all ranks
+    use (e.g. the maximum over a process group), so collectives capture the same number
+    of calls everywhere.
     """
     import torch
 
@@ -174,37 +211,69 @@ def time_calls(
     for _ in range(WARMUP_CALLS):  # first calls compile (Triton, FlashInfer JIT, inductor)
         rotation()
     torch.cuda.synchronize()
-    per_call = _elapsed(rotation, 1) / len(calls)
-    if agree is not None:
-        per_call = agree(per_call)
-    n_calls = calls_per_graph(per_call, len(calls))
-    loops = n_calls // len(calls)
-    graph = torch.cuda.CUDAGraph()
     try:
-        with torch.cuda.graph(graph):
-            for _ in range(loops):
-                rotation()
-        graph.replay()
-        torch.cuda.synchronize()
+        probe = _capture(rotation, 1)
     except Exception as exc:  # the candidate's own limitation: time it eagerly and say why
         torch.cuda.synchronize()
-        note = f"eager: CUDA-graph capture failed: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
-        samples = [_elapsed(rotation, loops) / n_calls for _ in range(repeats)]
-        return Timing(samples, "eager", len(calls), n_calls, note)
-    samples = [_elapsed(graph.replay, 1) / n_calls for _ in range(repeats)]
-    return Timing(samples, "cuda-graph", len(calls), n_calls)
+        reason = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+        per_call = _elapsed(rotation, 1) / len(calls)
+        n_calls = calls_per_graph(agree(per_call) if agree else per_call, len(calls))
+        loops = n_calls // len(calls)
+
+        def eager() -> None:
+            for _ in range(loops):
+                rotation()
+
+        return Prepared(eager, "eager", len(calls), n_calls, f"eager: CUDA-graph capture failed: {reason}", calls)
+    per_call = min(_elapsed(probe.replay, 1) for _ in range(PROBE_REPLAYS)) / len(calls)
+    del probe
+    n_calls = calls_per_graph(agree(per_call) if agree else per_call, len(calls))
+    graph = _capture(rotation, n_calls // len(calls))
+    return Prepared(graph.replay, "cuda-graph", len(calls), n_calls, calls=calls)
+
+
+def time_calls(
+    calls: Sequence[Callable[[], Any]],
+    repeats: int = REPEATS,
+    agree: Callable[[float], float] | None = None,
+) -> Timing:
+    """Time zero-argument calls, each bound to its own input set, as one rotation (see ``prepare``)."""
+    prepared = prepare(calls, agree)
+    return prepared.timing([prepared.sample() for _ in range(repeats)])
+
+
+def sample_interleaved(prepared: Sequence[Prepared], repeats: int = REPEATS) -> list[Timing]:
+    """Sample several prepared candidates in alternation: round r takes sample r of each in
+    turn, so a clock change or a neighbour's burst during the run lands on all of them
+    alike instead of on whichever was being timed at that moment."""
+    samples: list[list[float]] = [[] for _ in prepared]
+    for _ in range(repeats):
+        for taken, p in zip(samples, prepared, strict=True):
+            taken.append(p.sample())
+    return [p.timing(taken) for p, taken in zip(prepared, samples, strict=True)]
 
 
 @functools.cache
 def copy_bandwidth(device: str = "cuda") -> float:
-    """Device-copy GB/s (bytes read + written) of ``dst.copy_(src)`` on a 1 GiB buffer; once per process."""
+    """Device-copy GB/s (bytes read + written) of ``dst.copy_(src)`` on a 1 GiB buffer; once per process.
+
+    Timed eagerly, events around ``COPY_CALLS`` copies (launch gaps are nothing next to
+    a 1 GiB copy): captured in a CUDA graph, the copy becomes a memcpy node, which
+    measured 2430 GB/s on an H100 whose copy kernel ran at about 3000.
+    """
     import torch
 
     src = torch.empty(COPY_BYTES, dtype=torch.uint8, device=device)
     dst = torch.empty_like(src)
     src.fill_(1)
-    timing = time_calls([lambda: dst.copy_(src)])
-    return gbps(2 * COPY_BYTES, timing.summary.median)
+
+    def copy() -> None:
+        dst.copy_(src)
+
+    for _ in range(WARMUP_CALLS):
+        copy()
+    samples = [_elapsed(copy, COPY_CALLS) / COPY_CALLS for _ in range(REPEATS)]
+    return gbps(2 * COPY_BYTES, median(samples))
 
 
 def l2_bytes(device: str = "cuda") -> int:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import torch
 
@@ -66,6 +68,39 @@ def test_verdict_names_both_timings_and_the_ratio() -> None:
     assert lenient.problems("triton") == []
 
 
+def test_compare_alternates_candidate_and_rivals_and_records_broken_ones(monkeypatch) -> None:
+    """The candidate and every rival that takes the case are sampled in alternating rounds;
+    a rival that raises while warming up is declined, not fatal."""
+    log: list[str] = []
+    seconds = {"triton": 2e-6, "reference": 8e-6, "torch-compile": 3e-6}
+
+    class Logged(timing.Prepared):
+        def __init__(self, name: str) -> None:
+            super().__init__(run=lambda: None, mode="cuda-graph", sets=2, calls_per_sample=8)
+            self.name = name
+
+        def sample(self) -> float:
+            log.append(self.name)
+            return seconds[self.name]
+
+    def prepare(candidate, case, device, seed):
+        if candidate.name == "raises":
+            raise RuntimeError("no kernel for sm_90\nmore detail")
+        return Logged(candidate.name)
+
+    monkeypatch.setattr(perf, "prepare", prepare)
+    monkeypatch.setattr(torch.cuda, "synchronize", lambda: None)
+    broken = load_candidate("tests.broken:Raises")
+    monkeypatch.setattr(perf, "peer", lambda spec: broken if spec == "raises" else load_candidate(spec))
+    candidate = load_candidate("triton")
+    case = Case("rms_norm", "bf16", "bf16", 1.0, 1024, 4096, 1e-6)
+    result = perf.compare(candidate, case, ["torch-compile", "raises"], "cuda", 0, 1.0)
+    assert log == ["triton", "reference", "torch-compile"] * timing.REPEATS
+    assert result.speedups() == pytest.approx({"reference": 4.0, "torch-compile": 1.5})
+    assert result.declined == {"raises": "raised RuntimeError: no kernel for sm_90"}
+    assert result.problems("triton") == []
+
+
 class _FakeBenchmark:
     """The parts of pytest-benchmark's fixture that store_in_benchmark uses."""
 
@@ -93,6 +128,45 @@ def test_samples_become_pytest_benchmark_rounds() -> None:
     assert bench.rounds == timed.samples
     assert bench.extra_info == {"us": 2.5, "samples_s": timed.samples}
     assert bench._mode
+
+
+_BENCHMARKED_TEST = """
+from pytest_normfusion import perf, timing
+
+def test_timed(request):
+    benchmark = perf.benchmark_fixture(request)
+    assert benchmark is not None
+    benchmark.group = "rms_norm-bf16-H4096"
+    perf.store_in_benchmark(benchmark, timing.Timing([2e-6, 3e-6, 4e-6], "cuda-graph", 2, 64), {"us": 3.0})
+"""
+
+
+def test_samples_land_in_pytest_benchmark_json(pytester: pytest.Pytester) -> None:
+    """The real plugin (not a fake) stores our CUDA-event samples as its rounds, and --benchmark-json writes them."""
+    pytest.importorskip("pytest_benchmark")
+    pytester.makepyfile(test_timed=_BENCHMARKED_TEST)
+    out = pytester.path / "bench.json"
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", f"--benchmark-json={out}")
+    result.assert_outcomes(passed=1)
+    (bench,) = json.loads(out.read_text())["benchmarks"]
+    assert bench["group"] == "rms_norm-bf16-H4096"
+    assert bench["stats"]["rounds"] == 3
+    assert bench["stats"]["median"] == pytest.approx(3e-6)
+    assert bench["extra_info"] == {"us": 3.0, "samples_s": [2e-6, 3e-6, 4e-6]}
+
+
+def test_no_benchmark_fixture_when_benchmarks_are_skipped(pytester: pytest.Pytester) -> None:
+    pytest.importorskip("pytest_benchmark")
+    pytester.makepyfile(
+        test_skipped="""
+from pytest_normfusion import perf
+
+def test_none(request):
+    assert perf.benchmark_fixture(request) is None
+"""
+    )
+    assert pytester.runpytest_subprocess("-p", "no:cacheprovider", "--benchmark-skip").ret == 0
+    assert pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:benchmark").ret == 0
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="a CUDA device is present: the perf checks run")

@@ -88,3 +88,40 @@ def test_time_calls_on_gpu_measures_a_copy() -> None:
     dst = torch.empty_like(src)
     t = timing.time_calls([lambda: dst.copy_(src)], repeats=3)
     assert t.mode == "cuda-graph" and len(t.samples) == 3 and min(t.samples) > 0
+
+
+class _Logged(timing.Prepared):
+    """A prepared candidate whose samples are given, logging when each is taken."""
+
+    def __init__(self, name: str, log: list[str], seconds: float) -> None:
+        super().__init__(run=lambda: None, mode="cuda-graph", sets=2, calls_per_sample=8)
+        self.name, self.log, self.seconds = name, log, seconds
+
+    def sample(self) -> float:
+        self.log.append(self.name)
+        return self.seconds
+
+
+def test_interleaved_sampling_alternates_rounds() -> None:
+    log: list[str] = []
+    a, b, c = (_Logged(n, log, s) for n, s in (("a", 1e-6), ("b", 2e-6), ("c", 3e-6)))
+    ta, tb, tc = timing.sample_interleaved([a, b, c], repeats=4)
+    assert log == ["a", "b", "c"] * 4
+    assert (ta.samples, tb.samples, tc.samples) == ([1e-6] * 4, [2e-6] * 4, [3e-6] * 4)
+    assert (tb.mode, tb.sets, tb.calls_per_sample) == ("cuda-graph", 2, 8)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_prepared_graph_keeps_its_inputs_alive() -> None:
+    """A graph replays raw addresses: its inputs must outlive the call list it was made from."""
+    import functools
+    import weakref
+
+    src = torch.ones(1 << 20, device="cuda")
+    dst = torch.empty_like(src)
+    alive = weakref.ref(src)
+    prepared = timing.prepare([functools.partial(dst.copy_, src)])
+    del src
+    assert alive() is not None
+    assert prepared.mode == "cuda-graph" and prepared.calls_per_sample >= 1
+    assert prepared.sample() > 0

@@ -80,11 +80,13 @@ def norm_vector_size(hidden: int, itemsize: int) -> int:
     return math.gcd(ACCESS_BYTES // itemsize, hidden)
 
 
-def _check_dtypes(x: torch.Tensor, weight: torch.Tensor | None, *, allow_fp32: bool = False) -> None:
+def _check_dtypes(
+    x: torch.Tensor, weight: torch.Tensor | None, *, allow_fp32: bool = False, allow_mixed: bool = False
+) -> None:
     """The norm kernels take fp16 / bf16 x (the all-reduce fusion fp32 too), and a weight of x's dtype."""
     if x.dtype not in (torch.float16, torch.bfloat16) and not (allow_fp32 and x.dtype == torch.float32):
         raise TypeError(f"FlashInfer's norm kernels take fp16 or bf16 x, not {x.dtype}")
-    if weight is not None and weight.dtype != x.dtype:
+    if weight is not None and weight.dtype != x.dtype and not allow_mixed:
         raise TypeError(
             f"FlashInfer reads the weight as x.dtype: a {weight.dtype} weight with {x.dtype} x "
             "returns NaN (FlashInfer 0.7.2.post1); refused"
@@ -153,6 +155,8 @@ class FlashInfer:
     """
 
     name = "flashinfer"
+    # refuse a weight whose dtype differs from x's at the call (FlashInferUnchecked lets it through)
+    refuses_mixed_weights = True
 
     def __init__(self) -> None:
         self._workspaces: _Workspaces | None = None
@@ -196,7 +200,7 @@ class FlashInfer:
         self, x: torch.Tensor, weight: torch.Tensor | None, eps: float, weight_bias: float = 0.0
     ) -> torch.Tensor:
         norm = _flashinfer("norm")
-        _check_dtypes(x, weight)
+        _check_dtypes(x, weight, allow_mixed=not self.refuses_mixed_weights)
         _check_rows("x", x)
         weight, weight_bias = _scale(x, weight, weight_bias)
         fn = norm.gemma_rmsnorm if weight_bias == 1.0 else norm.rmsnorm
@@ -206,7 +210,7 @@ class FlashInfer:
         self, x: torch.Tensor, residual: torch.Tensor, weight: torch.Tensor | None, eps: float, weight_bias: float = 0.0
     ) -> tuple[torch.Tensor, torch.Tensor]:
         norm = _flashinfer("norm")
-        _check_dtypes(x, weight)
+        _check_dtypes(x, weight, allow_mixed=not self.refuses_mixed_weights)
         _check_rows("x", x)
         _check_rows("residual", residual)
         weight, weight_bias = _scale(x, weight, weight_bias)
@@ -224,7 +228,7 @@ class FlashInfer:
         group: Any = None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         comm = _flashinfer("comm")
-        _check_dtypes(x, weight, allow_fp32=True)
+        _check_dtypes(x, weight, allow_fp32=True, allow_mixed=not self.refuses_mixed_weights)
         if not x.is_contiguous() or (residual is not None and not residual.is_contiguous()):
             raise ValueError("allreduce_fusion needs contiguous input and residual")
         weight, weight_bias = _scale(x, weight, weight_bias)
@@ -248,3 +252,12 @@ class FlashInfer:
             weight_bias=weight_bias,
         )
         return norm_out, residual_out
+
+
+class FlashInferUnchecked(FlashInfer):
+    """FlashInfer with the call-time weight-dtype refusal removed, so the suite's probe of the
+    declined mixed-weight cases shows what the kernels themselves return (``supports`` unchanged;
+    the guards against misaligned rows, which would fault the GPU, stay)."""
+
+    name = "flashinfer-unchecked"
+    refuses_mixed_weights = False

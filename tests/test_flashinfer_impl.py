@@ -169,6 +169,22 @@ def test_fused_add_returns_the_in_place_outputs(monkeypatch) -> None:
     assert torch.equal(y, expected[0]) and torch.equal(r_out, expected[1])
 
 
+def test_mixed_weight_refused_by_flashinfer_and_passed_through_by_unchecked(monkeypatch) -> None:
+    """Both decline bf16 x with an fp32 weight; only the unchecked one calls the kernel, for the probe."""
+    fake = _FakeNorm()
+    monkeypatch.setattr(fi, "_flashinfer", lambda name: fake)
+    x, w = torch.randn(3, 16, dtype=torch.bfloat16), torch.randn(16, dtype=torch.float32)
+    with pytest.raises(TypeError, match=r"float32 weight with torch\.bfloat16 x returns NaN"):
+        fi.FlashInfer().rms_norm(x, w, 1e-6)
+    assert fake.calls == []
+    unchecked = load_candidate("flashinfer-unchecked")
+    assert unchecked.name == "flashinfer-unchecked"
+    unchecked.method("rms_norm")(x, w, 1e-6)
+    assert fake.calls == ["rmsnorm"]
+    with pytest.raises(TypeError, match="fp16 or bf16 x"):  # the other guards stay
+        unchecked.method("rms_norm")(x.float(), w, 1e-6)
+
+
 @needs_no_flashinfer
 def test_suite_shows_flashinfer_skipped_with_reasons(pytester: pytest.Pytester) -> None:
     case = "rms_norm-bf16-w_bf16-bias0-T7xH5120-eps1e-06-contiguous-normal"

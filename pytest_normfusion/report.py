@@ -173,16 +173,20 @@ def plot(doc: dict[str, Any], path: Path) -> bool:
     for case in doc["cases"]:
         if case["max_ulp"] is not None and case["shape"]:
             points[f"{case['impl']} {case['dtype']}"].append((case["shape"][1], case["max_ulp"]))
-    fig, ax = plt.subplots(figsize=(7, 4))
+    fig, ax = plt.subplots(figsize=(9, 4))
     for label in sorted(points):
         hs, ulps = zip(*points[label], strict=True)
         ax.scatter(hs, ulps, s=8, label=label)
     ax.set_xscale("log")
+    # linear to 1 ulp, logarithmic above: a conforming kernel's 0.5-8 ulp and a
+    # silent-wrong one's 1e40 stay readable in one plot
+    ax.set_yscale("symlog", linthresh=1.0)
+    ax.set_ylim(bottom=0)
     ax.set_xlabel("hidden size H")
     ax.set_ylabel("max ulp from the fp64 ideal")
     ax.set_title(f"pytest-normfusion, seed {doc['run']['seed']}")
     if points:
-        ax.legend(fontsize="small")
+        ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0))
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)

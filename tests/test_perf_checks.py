@@ -141,9 +141,11 @@ def test_timed(request):
 """
 
 
-def test_samples_land_in_pytest_benchmark_json(pytester: pytest.Pytester) -> None:
+def test_samples_land_in_pytest_benchmark_json(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
     """The real plugin (not a fake) stores our CUDA-event samples as its rounds, and --benchmark-json writes them."""
     pytest.importorskip("pytest_benchmark")
+    # under xdist the subprocess would inherit the worker's id, and pytest-benchmark disables itself on it
+    monkeypatch.delenv("PYTEST_XDIST_WORKER", raising=False)
     pytester.makepyfile(test_timed=_BENCHMARKED_TEST)
     out = pytester.path / "bench.json"
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", f"--benchmark-json={out}")

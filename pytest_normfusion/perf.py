@@ -156,6 +156,10 @@ def measure_all(
     return sample(prepared), skipped
 
 
+def _spread(summary: timing.Summary) -> float:
+    return summary.iqr / summary.median
+
+
 @dataclasses.dataclass
 class Comparison:
     """The candidate's timing, each rival's, and the verdict."""
@@ -171,11 +175,13 @@ class Comparison:
         return {name: t.summary.median / mine for name, t in self.rivals.items()}
 
     def problems(self, name: str) -> list[str]:
-        """One line per rival the candidate is not ``min_speedup`` times faster than."""
-        mine = self.timing.summary.median * 1e6
+        """One line per rival the candidate is not ``min_speedup`` times faster than, with each
+        side's spread (IQR / median), so a near-tie can be told from a real gap."""
+        mine = self.timing.summary
         return [
-            f"{name} {mine:.2f} us vs {rival} {self.rivals[rival].summary.median * 1e6:.2f} us: "
-            f"speedup {ratio:.2f}x < {self.min_speedup:.2f}x"
+            f"{name} {mine.median * 1e6:.2f} us vs {rival} {self.rivals[rival].summary.median * 1e6:.2f} us: "
+            f"speedup {ratio:.2f}x < {self.min_speedup:.2f}x "
+            f"(IQR/median: {name} {_spread(mine):.1%}, {rival} {_spread(self.rivals[rival].summary):.1%})"
             for rival, ratio in self.speedups().items()
             if ratio < self.min_speedup
         ]

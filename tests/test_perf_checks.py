@@ -58,7 +58,9 @@ def test_verdict_names_both_timings_and_the_ratio() -> None:
         min_speedup=1.0,
     )
     assert result.speedups() == pytest.approx({"reference": 40 / 11, "torch-compile": 10 / 11})
-    assert result.problems("triton") == ["triton 11.00 us vs torch-compile 10.00 us: speedup 0.91x < 1.00x"]
+    assert result.problems("triton") == [
+        "triton 11.00 us vs torch-compile 10.00 us: speedup 0.91x < 1.00x (IQR/median: triton 9.1%, torch-compile 0.0%)"
+    ]
     metrics = result.metrics(CASE, copy_gbps=3000.0)
     assert metrics["us"] == pytest.approx(11.0)
     assert metrics["gbps"] == pytest.approx(perf.case_bytes(CASE) / 11e-6 / 1e9)

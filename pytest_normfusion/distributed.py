@@ -8,6 +8,7 @@ ranks' outputs differ (every rank must get the same ``y`` and ``residual_out``).
 
 from __future__ import annotations
 
+import ctypes
 import hashlib
 from typing import Any
 
@@ -29,7 +30,9 @@ def _digest(*tensors: torch.Tensor) -> str:
     """A fingerprint of the outputs' bits, to check that every rank got the same ones."""
     h = hashlib.sha256()
     for t in tensors:
-        h.update(bytes(t.detach().cpu().contiguous().clone().untyped_storage()))  # no NumPy needed
+        packed = t.detach().cpu().contiguous()
+        # the raw bytes at once: bytes(storage) walked them one element at a time (7 s for 2.5 MB)
+        h.update(ctypes.string_at(packed.data_ptr(), packed.numel() * packed.element_size()))
     return h.hexdigest()[:16]
 
 

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from pytest_normfusion import reference
-from pytest_normfusion.distributed import exact_sums
+from pytest_normfusion.distributed import _digest, exact_sums
 from pytest_normfusion.inputs import make_inputs
 from pytest_normfusion.matrix import Case
 from pytest_normfusion.reduction import judge_allreduce
@@ -260,3 +260,16 @@ def test_rebuild_cap_is_named_in_the_summary(pytester: pytest.Pytester) -> None:
             "rank pool ws2: hit the rebuild cap (--normfusion-max-pool-rebuilds); its later cases failed unrun",
         ]
     )
+
+
+def test_output_digest_is_the_bits() -> None:
+    """Ranks are compared by a digest of their outputs' bits: equal bits agree, any flipped bit
+    (a -0.0 for a 0.0 included) does not, and layout does not matter."""
+    y = torch.randn(300, 1031).to(torch.bfloat16)
+    r = torch.randn(300, 1031)
+    assert _digest(y, r) == _digest(y.clone(), r.clone())
+    assert _digest(y, r) == _digest(y.t().contiguous().t(), r)  # a non-contiguous view of the same values
+    flipped = r.clone()
+    flipped.view(torch.int32)[7, 11] ^= 1
+    assert _digest(y, flipped) != _digest(y, r)
+    assert _digest(torch.zeros(4)) != _digest(-torch.zeros(4))

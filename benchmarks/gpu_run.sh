@@ -12,9 +12,9 @@
 # and leaves at most 8 files under $OUT: run.log, conformance.json + .md, perf-benchmark.json,
 # bench_norms.json, tune_triton.json or bench_allreduce.json, performance.md, performance.png.
 # Each stage has its own time limit (seconds, env CONFORMANCE_S, PERF_S, BENCH_S, TUNE_S,
-# ALLREDUCE_S; CONFORMANCE_S=0 skips the conformance run) so that the whole run fits a 10-minute command on one GPU (about 8 minutes;
-# with more GPUs each world size adds up to 2 x ALLREDUCE_S); a stage cut short keeps what
-# it wrote.
+# ALLREDUCE_S; CONFORMANCE_S=0 skips the conformance run) so that the whole run fits a
+# 10-minute command on one GPU (about 8 minutes; with more GPUs each world size adds up to
+# 2 x ALLREDUCE_S); a stage cut short keeps what it wrote.
 #
 #   .whl/ holds what ../shared/gpu/flashinfer-bundle.sh writes (flashinfer-bundle.tar.xz,
 #   flashinfer-aot-sm90a.tar.xz, the apache-tvm-ffi wheel) plus a liger_kernel wheel.

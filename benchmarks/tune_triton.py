@@ -56,8 +56,11 @@ def main(argv: list[str] | None = None) -> int:
     from pytest_normfusion.loading import load_candidate
     from pytest_normfusion.matrix import Case
 
-    env = timing.environment("cuda")
-    copy_gbps = timing.copy_bandwidth("cuda")
+    meta = {
+        **timing.environment("cuda"),
+        "copy_gbps": timing.copy_bandwidth("cuda"),
+        "command": shlex.join([sys.executable, *sys.argv]),
+    }
     peers = [load_candidate(s) for s in args.peers.split(",") if s]
     records: list[dict[str, Any]] = []
     summary: list[str] = []
@@ -82,12 +85,12 @@ def main(argv: list[str] | None = None) -> int:
         PAIRINGS, ("rms_norm", "fused_add_rms_norm"), HIDDEN, TOKENS
     ):
         case = Case(op, "bf16", weight, bias, tokens, hidden, 1e-6, residual=op != "rms_norm")
-        nbytes = perf.case_bytes(case)
-        default = tn.plan(tokens, hidden, op != "rms_norm")
-        candidates = {(p.rows, p.num_warps): p for p in [*plans(tokens, hidden), default]}
         if time.monotonic() - started > args.budget_s:
             print(f"budget of {args.budget_s:g} s spent; stopping before {case.id}", flush=True)
             break
+        nbytes = perf.case_bytes(case)
+        default = tn.plan(tokens, hidden, op != "rms_norm")
+        candidates = {(p.rows, p.num_warps): p for p in [*plans(tokens, hidden), default]}
         rivals_all = [*peers, *(Planned(p) for p in candidates.values())]
         measured, skipped = {}, {}
         for i in range(0, len(rivals_all), GROUP):  # alternating rounds within groups that fit in memory
@@ -125,7 +128,6 @@ def main(argv: list[str] | None = None) -> int:
         print(line, flush=True)
         summary.append(line)
         torch.cuda.empty_cache()
-        meta = {**env, "copy_gbps": copy_gbps, "command": shlex.join([sys.executable, *sys.argv])}
         args.out.write_text(json.dumps({"meta": meta, "records": records, "summary": summary}, indent=1))
     return 0
 

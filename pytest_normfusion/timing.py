@@ -208,6 +208,9 @@ def prepare(calls: Sequence[Callable[[], Any]], agree: Callable[[float], float] 
         for call in calls:
             call()
 
+    def calls_for(per_call: float) -> int:
+        return calls_per_graph(agree(per_call) if agree else per_call, len(calls))
+
     for _ in range(WARMUP_CALLS):  # first calls compile (Triton, FlashInfer JIT, inductor)
         rotation()
     torch.cuda.synchronize()
@@ -216,8 +219,7 @@ def prepare(calls: Sequence[Callable[[], Any]], agree: Callable[[float], float] 
     except Exception as exc:  # the candidate's own limitation: time it eagerly and say why
         torch.cuda.synchronize()
         reason = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
-        per_call = _elapsed(rotation, 1) / len(calls)
-        n_calls = calls_per_graph(agree(per_call) if agree else per_call, len(calls))
+        n_calls = calls_for(_elapsed(rotation, 1) / len(calls))
         loops = n_calls // len(calls)
 
         def eager() -> None:
@@ -225,9 +227,8 @@ def prepare(calls: Sequence[Callable[[], Any]], agree: Callable[[float], float] 
                 rotation()
 
         return Prepared(eager, "eager", len(calls), n_calls, f"eager: CUDA-graph capture failed: {reason}", calls)
-    per_call = min(_elapsed(probe.replay, 1) for _ in range(PROBE_REPLAYS)) / len(calls)
+    n_calls = calls_for(min(_elapsed(probe.replay, 1) for _ in range(PROBE_REPLAYS)) / len(calls))
     del probe
-    n_calls = calls_per_graph(agree(per_call) if agree else per_call, len(calls))
     graph = _capture(rotation, n_calls // len(calls))
     return Prepared(graph.replay, "cuda-graph", len(calls), n_calls, calls=calls)
 
@@ -238,8 +239,7 @@ def time_calls(
     agree: Callable[[float], float] | None = None,
 ) -> Timing:
     """Time zero-argument calls, each bound to its own input set, as one rotation (see ``prepare``)."""
-    prepared = prepare(calls, agree)
-    return prepared.timing([prepared.sample() for _ in range(repeats)])
+    return sample_interleaved([prepare(calls, agree)], repeats)[0]
 
 
 def sample_interleaved(prepared: Sequence[Prepared], repeats: int = REPEATS) -> list[Timing]:

@@ -5,9 +5,11 @@ fp32 / fp32-sum): statistics in fp32; ``y = s * rsqrt(mean(s^2) + eps) * (w + we
 all in fp32 and rounded once; with a residual, ``s = x + r`` in fp32, ``r_out = s``
 rounded, and ``y`` from the unrounded ``s``.
 
-Two shapes of program, chosen by H:
-- rows kernel (H up to ``MAX_SINGLE_PASS``): a program holds ``ROWS`` whole rows in
-  registers, so x is read once; many rows per program for small H, one for large H.
+Two kernels, chosen by H:
+- rows kernel (H up to ``MAX_SINGLE_PASS``): a program holds a block of ``ROWS`` whole
+  rows in registers, so x is read once; many rows per block for small H, one for large
+  H. A program takes one block, or (``LOOPING``, mid-sized T) loops over several, loading
+  its next block while it reduces and stores the current one (``plan`` decides).
 - chunked kernel (larger H): one row per program in ``CHUNK`` pieces, two passes.
 
 Without CUDA the kernels run in Triton's interpreter on CPU tensors (see
@@ -62,15 +64,34 @@ MIN_TILE = 2048
 MAX_ROWS = 64
 ELEMENTS_PER_WARP = 512  # 16 per thread: two 16-byte vectors of a half type
 MAX_WARPS = 16
-# From this many rows on, a program takes twice the rows with the same warps (32 elements
-# per thread): fewer weight reloads and more bytes in flight per program. With a residual a
-# row already moves twice the bytes, so it pays only later (benchmarks/tune_triton.py, H100).
+# The launch plan (benchmarks/tune_triton.py and bench_norms.py on an H100; docs/performance.md):
+# - looping, where a row block holds LOOPING_MIN_TILE elements or more, there are
+#   more than LOOPING_MIN_BLOCKS_PER_SM blocks a multiprocessor, and x has at most
+#   LOOPING_MAX_ELEMENTS: fewer programs than blocks, each looping over blocks and loading
+#   its next block while it reduces and stores the current one, the weight loaded once;
+#   warps for LOOPING_PER_THREAD elements a thread (twice that with a residual), programs
+#   for LOOPING_WARPS_PER_SM warps a multiprocessor, at most LOOPING_MAX_PER_SM;
+# - otherwise one block per program. Up to LOOPING_MAX_ELEMENTS: several rows per block
+#   when H is small (MIN_TILE), warps from the tile (ELEMENTS_PER_WARP), and twice the rows
+#   from MANY_ROWS rows on (MANY_ROWS_RESIDUAL with a residual). Beyond: LARGE_WARPS warps
+#   (twice that with a residual and a tile of LOOPING_MIN_TILE; enough for at most
+#   LARGE_MAX_PER_THREAD elements a thread), and two rows per block where a quarter or
+#   more of the block's columns are masked (no residual): as many bytes in flight.
+LOOPING_MIN_TILE = 4096
+LOOPING_MIN_BLOCKS_PER_SM = 4
+LOOPING_MAX_ELEMENTS = 12 << 20
+LOOPING_PER_THREAD = 16
+LOOPING_WARPS_PER_SM = 32
+LOOPING_MAX_PER_SM = 4
 MANY_ROWS = 1024
 MANY_ROWS_RESIDUAL = 4096
+LARGE_WARPS = 8
+LARGE_MAX_PER_THREAD = 64  # elements; more warps where a block holds more
+# Multiprocessors assumed in Triton's interpreter, so that CPU runs take the looping plans too.
+INTERPRETER_MULTIPROCESSORS = 4
 # Chunk of the two-pass kernel and its warps.
 CHUNK = 4096
 CHUNK_WARPS = 8
-ELEMENTS_PER_WARP = 512  # 16 per thread: two 16-byte vectors of a half type
 
 
 if _LIBRARY_COMPILED_ONLY:
@@ -109,6 +130,49 @@ def _cast_out(v, dtype: tl.constexpr, ROUND_BF16: tl.constexpr):
 
 
 @_jit
+def _load_block(ptr, stride, row_block, n_rows, cols, col_ok, ROWS: tl.constexpr):
+    """Rows ``row_block * ROWS ..`` of a (n_rows, stride) matrix, in its dtype (none past n_rows)."""
+    rows = (row_block * ROWS + tl.arange(0, ROWS)).to(tl.int64)  # int64 before the row stride
+    mask = (rows < n_rows)[:, None] & col_ok[None, :]
+    return tl.load(ptr + rows[:, None] * stride + cols[None, :], mask=mask, other=0.0)
+
+
+@_jit
+def _norm_block(
+    x,
+    r,
+    w,
+    y_ptr,
+    r_out_ptr,
+    row_block,
+    n_rows,
+    n_cols,
+    cols,
+    col_ok,
+    eps,
+    weight_bias,
+    HAS_RESIDUAL: tl.constexpr,
+    HAS_WEIGHT: tl.constexpr,
+    ROWS: tl.constexpr,
+    ROUND_BF16: tl.constexpr,
+):
+    """Normalise one loaded row block (``r`` and ``w`` unread without them) and store it."""
+    s = x.to(tl.float32)
+    if HAS_RESIDUAL:
+        s += r.to(tl.float32)
+    rows = (row_block * ROWS + tl.arange(0, ROWS)).to(tl.int64)
+    mask = (rows < n_rows)[:, None] & col_ok[None, :]
+    out_offsets = rows[:, None] * n_cols + cols[None, :]  # outputs are packed
+    if HAS_RESIDUAL:
+        tl.store(r_out_ptr + out_offsets, _cast_out(s, r_out_ptr.dtype.element_ty, ROUND_BF16), mask=mask)
+    rstd = tl.math.rsqrt(_row_sum(s * s, 1) / n_cols + eps)
+    y = s * rstd[:, None]
+    if HAS_WEIGHT:
+        y = y * (w.to(tl.float32) + weight_bias)[None, :]
+    tl.store(y_ptr + out_offsets, _cast_out(y, y_ptr.dtype.element_ty, ROUND_BF16), mask=mask)
+
+
+@_jit
 def _norm_rows_kernel(
     x_ptr,
     r_ptr,
@@ -127,29 +191,35 @@ def _norm_rows_kernel(
     BLOCK: tl.constexpr,
     ROUND_BF16: tl.constexpr,
     USE_PDL: tl.constexpr,
+    LOOPING: tl.constexpr,
 ):
-    rows = tl.program_id(0).to(tl.int64) * ROWS + tl.arange(0, ROWS)
     cols = tl.arange(0, BLOCK)
     col_ok = cols < n_cols
-    mask = (rows < n_rows)[:, None] & col_ok[None, :]
+    first = tl.program_id(0)
     if USE_PDL:  # the previous kernel's writes are visible from here on
         tl.extra.cuda.gdc_wait()
-    # the weight is loaded with x, not after the reduction: one memory latency instead of two
-    if HAS_WEIGHT:
-        w = tl.load(w_ptr + cols, mask=col_ok, other=0.0).to(tl.float32) + weight_bias
-    s = tl.load(x_ptr + rows[:, None] * x_stride + cols[None, :], mask=mask, other=0.0).to(tl.float32)
-    if HAS_RESIDUAL:
-        s += tl.load(r_ptr + rows[:, None] * r_stride + cols[None, :], mask=mask, other=0.0).to(tl.float32)
+    # the weight and the first block are loaded together: one memory latency, not two
+    w = tl.load(w_ptr + cols, mask=col_ok, other=0.0) if HAS_WEIGHT else col_ok
+    x = _load_block(x_ptr, x_stride, first, n_rows, cols, col_ok, ROWS)
+    r = _load_block(r_ptr, r_stride, first, n_rows, cols, col_ok, ROWS) if HAS_RESIDUAL else x
     if USE_PDL:  # the next kernel may start its launch; it waits for our writes itself
         tl.extra.cuda.gdc_launch_dependents()
-    out_offsets = rows[:, None] * n_cols + cols[None, :]  # outputs are packed
-    if HAS_RESIDUAL:
-        tl.store(r_out_ptr + out_offsets, _cast_out(s, r_out_ptr.dtype.element_ty, ROUND_BF16), mask=mask)
-    rstd = tl.math.rsqrt(_row_sum(s * s, 1) / n_cols + eps)
-    y = s * rstd[:, None]
-    if HAS_WEIGHT:
-        y = y * w[None, :]
-    tl.store(y_ptr + out_offsets, _cast_out(y, y_ptr.dtype.element_ty, ROUND_BF16), mask=mask)
+    if LOOPING:  # fewer programs than blocks: each loads its next block before storing this one
+        step = tl.num_programs(0)
+        for row_block in range(first, (n_rows + ROWS - 1) // ROWS, step):
+            x_now, x = x, _load_block(x_ptr, x_stride, row_block + step, n_rows, cols, col_ok, ROWS)
+            r_now = x_now
+            if HAS_RESIDUAL:
+                r_now, r = r, _load_block(r_ptr, r_stride, row_block + step, n_rows, cols, col_ok, ROWS)
+            _norm_block(
+                x_now, r_now, w, y_ptr, r_out_ptr, row_block, n_rows, n_cols, cols, col_ok, eps, weight_bias,
+                HAS_RESIDUAL, HAS_WEIGHT, ROWS, ROUND_BF16,
+            )  # fmt: skip
+    else:
+        _norm_block(
+            x, r, w, y_ptr, r_out_ptr, first, n_rows, n_cols, cols, col_ok, eps, weight_bias,
+            HAS_RESIDUAL, HAS_WEIGHT, ROWS, ROUND_BF16,
+        )  # fmt: skip
 
 
 @_jit
@@ -206,19 +276,46 @@ class Plan:
     block: int  # columns held per program, a power of two
     num_warps: int
     programs: int
+    looping: bool = False  # fewer programs than row blocks: each loops, loading its next block early
 
 
-def plan(n_rows: int, n_cols: int, residual: bool = False, max_single_pass: int = MAX_SINGLE_PASS) -> Plan:
-    """Block, rows per program and warps by T and H: whole rows in registers up to ``max_single_pass``."""
+def plan(
+    n_rows: int,
+    n_cols: int,
+    residual: bool = False,
+    max_single_pass: int = MAX_SINGLE_PASS,
+    multiprocessors: int = INTERPRETER_MULTIPROCESSORS,
+) -> Plan:
+    """Kernel, rows per block, warps and programs by T and H (see ``LOOPING_MAX_ELEMENTS``)."""
     block = triton.next_power_of_2(n_cols)
     if block > max_single_pass:
         chunk = min(CHUNK, max_single_pass)
         return Plan(False, 1, chunk, CHUNK_WARPS, n_rows)
     rows = max(1, min(MAX_ROWS, MIN_TILE // block, triton.next_power_of_2(n_rows)))
     warps = max(1, min(MAX_WARPS, rows * block // ELEMENTS_PER_WARP))
-    if n_rows >= (MANY_ROWS_RESIDUAL if residual else MANY_ROWS) and 2 * rows * block <= max_single_pass:
+    blocks = triton.cdiv(n_rows, rows)
+    small = n_rows * n_cols <= LOOPING_MAX_ELEMENTS
+    if small and rows * block >= LOOPING_MIN_TILE and blocks > LOOPING_MIN_BLOCKS_PER_SM * multiprocessors:
+        per_thread = LOOPING_PER_THREAD * (2 if residual else 1)
+        warps = max(4, min(MAX_WARPS, rows * block // (32 * per_thread)))
+        per_sm = min(LOOPING_MAX_PER_SM, LOOPING_WARPS_PER_SM // warps)
+        return Plan(True, rows, block, warps, per_sm * multiprocessors, looping=True)
+    if small:
+        if n_rows >= (MANY_ROWS_RESIDUAL if residual else MANY_ROWS) and 2 * rows * block <= max_single_pass:
+            rows *= 2
+        return Plan(True, rows, block, warps, triton.cdiv(n_rows, rows))
+    if not residual and 4 * n_cols <= 3 * block and 2 * rows * block <= max_single_pass:
         rows *= 2
-    return Plan(True, rows, block, warps, triton.cdiv(n_rows, rows))
+    warps = LARGE_WARPS * (2 if residual and rows * block >= LOOPING_MIN_TILE else 1)
+    warps = min(MAX_WARPS, max(warps, rows * block // (32 * LARGE_MAX_PER_THREAD)))
+    return Plan(True, rows, block, min(warps, rows * block // 32), triton.cdiv(n_rows, rows))
+
+
+@functools.cache
+def _multiprocessors(device: torch.device) -> int:
+    if INTERPRET or device.type != "cuda":
+        return INTERPRETER_MULTIPROCESSORS
+    return torch.cuda.get_device_properties(device).multi_processor_count
 
 
 @functools.cache
@@ -260,7 +357,7 @@ def launch(
     y = torch.empty((n_rows, n_cols), dtype=x.dtype, device=x.device)
     r_out = None if r2 is None else torch.empty_like(y)
     if y.numel():
-        p = launch_plan or plan(n_rows, n_cols, r2 is not None, max_single_pass)
+        p = launch_plan or plan(n_rows, n_cols, r2 is not None, max_single_pass, _multiprocessors(x.device))
         args = (
             x2,
             x2 if r2 is None else r2,  # unread without a residual
@@ -286,6 +383,7 @@ def launch(
                 weight_bias,
                 ROWS=p.rows,
                 BLOCK=p.block,
+                LOOPING=p.looping,
                 **flags,
             )
         else:

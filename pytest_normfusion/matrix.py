@@ -28,8 +28,19 @@ QUICK_SHAPES = (
     (83, 5125),  # odd H near a realistic one, odd T
     (2049, 24),  # a few thousand tokens, short rows
 )
-# The full matrix adds large, launch-free shapes and more odd sizes.
-FULL_SHAPES = (*QUICK_SHAPES, (2, 8192), (64, 255), (256, 4096), (1000, 1031), (4096, 4096), (4099, 2048))
+# The full matrix adds large, launch-free shapes and more odd sizes, and a prefill chunk
+# (odd T past a thousand at a realistic H: where kernels that change strategy with T,
+# ours included, loop over rows on a 132-multiprocessor GPU).
+FULL_SHAPES = (
+    *QUICK_SHAPES,
+    (2, 8192),
+    (64, 255),
+    (256, 4096),
+    (1000, 1031),
+    (1031, 4096),
+    (4096, 4096),
+    (4099, 2048),
+)
 # How the rows lie in memory: packed, or a slice of a wider tensor (row stride
 # larger than H, the rows not 16-byte aligned past the first).
 LAYOUTS = ("contiguous", "strided")

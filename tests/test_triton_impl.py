@@ -75,13 +75,13 @@ assert not tn.INTERPRET
 common = {"x_ptr": "*{x}", "r_ptr": "*{x}", "w_ptr": "*{w}", "y_ptr": "*{x}", "r_out_ptr": "*{x}"}
 rows = dict(common, n_rows="i32", n_cols="i32", x_stride="i32", r_stride="i32", eps="fp32", weight_bias="fp32",
             HAS_RESIDUAL="constexpr", HAS_WEIGHT="constexpr", ROWS="constexpr", BLOCK="constexpr", ROUND_BF16="constexpr",
-            USE_PDL="constexpr")
+            USE_PDL="constexpr", LOOPING="constexpr")
 chunks = dict(common, n_cols="i32", x_stride="i32", r_stride="i32", eps="fp32", weight_bias="fp32",
               HAS_RESIDUAL="constexpr", HAS_WEIGHT="constexpr", CHUNK="constexpr", ROUND_BF16="constexpr", USE_PDL="constexpr")
 variants = [
-    (tn._norm_rows_kernel, rows, "bf16", "fp32", dict(HAS_RESIDUAL=True, HAS_WEIGHT=True, ROWS=1, BLOCK=4096), 8),
-    (tn._norm_rows_kernel, rows, "fp16", "fp16", dict(HAS_RESIDUAL=False, HAS_WEIGHT=True, ROWS=64, BLOCK=32), 4),
-    (tn._norm_rows_kernel, rows, "fp32", "fp32", dict(HAS_RESIDUAL=True, HAS_WEIGHT=False, ROWS=1, BLOCK=8192), 16),
+    (tn._norm_rows_kernel, rows, "bf16", "fp32", dict(HAS_RESIDUAL=True, HAS_WEIGHT=True, ROWS=1, BLOCK=4096, LOOPING=True), 8),
+    (tn._norm_rows_kernel, rows, "fp16", "fp16", dict(HAS_RESIDUAL=False, HAS_WEIGHT=True, ROWS=64, BLOCK=32, LOOPING=False), 4),
+    (tn._norm_rows_kernel, rows, "fp32", "fp32", dict(HAS_RESIDUAL=True, HAS_WEIGHT=False, ROWS=1, BLOCK=8192, LOOPING=False), 16),
     (tn._norm_chunks_kernel, chunks, "bf16", "bf16", dict(HAS_RESIDUAL=True, HAS_WEIGHT=True, CHUNK=4096), 8),
 ]
 for fn, sig, x, w, consts, warps in variants:
@@ -122,3 +122,52 @@ def test_interpreter_works_after_another_impl_imported_triton(pytester: pytest.P
         "--normfusion-impl=triton",
     )
     result.assert_outcomes(passed=2)
+
+
+# Every plan fits the kernel, and a looping plan (programs < row blocks, next block loaded
+# early) returns bit for bit what one block per program returns, in the interpreter.
+_PLANS_AND_LOOPING = """
+import itertools
+import torch
+from pytest_normfusion.impls import triton_norm as tn
+
+for T, H, residual, sms in itertools.product(
+    (1, 7, 131, 133, 527, 528, 1024, 4097, 32768, 100000),
+    (1, 24, 67, 2048, 4096, 5120, 8192, 12288, 16384, 20000),
+    (False, True),
+    (4, 132),
+):
+    p = tn.plan(T, H, residual, multiprocessors=sms)
+    where = (T, H, residual, sms, p)
+    if not p.single_pass:
+        assert H > tn.MAX_SINGLE_PASS and p.programs == T and not p.looping, where
+        continue
+    blocks = -(-T // p.rows)
+    assert p.block >= H and p.rows * p.block <= tn.MAX_SINGLE_PASS, where
+    assert p.num_warps & (p.num_warps - 1) == 0 and 1 <= p.num_warps <= tn.MAX_WARPS, where
+    assert p.num_warps == 1 or 32 * p.num_warps <= p.rows * p.block, where
+    assert p.looping == (p.programs < blocks), where
+    if p.looping:
+        assert p.programs % sms == 0 and blocks > tn.LOOPING_MIN_BLOCKS_PER_SM * sms, where
+    else:
+        assert p.programs == blocks, where
+
+torch.manual_seed(0)
+for residual, wdtype in ((False, torch.float32), (True, torch.bfloat16)):
+    x = torch.randn(37, 200, dtype=torch.bfloat16)[:, :67]  # strided rows
+    r = torch.randn(37, 67, dtype=torch.bfloat16) if residual else None
+    w = torch.randn(67, dtype=wdtype)
+    once = tn.launch(x, r, w, 1e-6, 1.0, launch_plan=tn.Plan(True, 1, 128, 4, 37))
+    for rows, programs in ((1, 3), (1, 36), (2, 5), (4, 2), (16, 1)):
+        looped = tn.launch(x, r, w, 1e-6, 1.0, launch_plan=tn.Plan(True, rows, 128, 4, programs, looping=True))
+        assert torch.equal(looped[0], once[0]), (residual, rows, programs)
+        assert not residual or torch.equal(looped[1], once[1]), (residual, rows, programs)
+print("ok")
+"""
+
+
+def test_plans_fit_the_kernel_and_looping_programs_match_one_block_each(pytester: pytest.Pytester) -> None:
+    script = pytester.makepyfile(plans_and_looping=_PLANS_AND_LOOPING)
+    env = {**os.environ, "NORMFUSION_TRITON_INTERPRET": "1"}
+    run = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env, timeout=600)
+    assert run.returncode == 0 and run.stdout.strip() == "ok", run.stderr[-3000:]

@@ -3,7 +3,9 @@
 The sweep is a table of ``Case``s (contiguous rows, normal magnitudes); every
 candidate of a case is timed the same way (CUDA-graph replays over rotating input
 sets made on the device, ``timing.prepare``), the candidates of one comparison in
-alternating rounds, and the verdict is a ratio of medians.
+alternating rounds, and the verdict is a ratio of medians: a candidate falls short of
+a rival when the ratio is below ``min_speedup`` by more than the medians' uncertainty
+(``median_interval``); within it, the two are tied, which passes and is recorded.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import itertools
+import math
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -26,6 +29,9 @@ PERF_TOKENS_FULL = (1, 4, 16, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, 
 PERF_TOKENS_QUICK = (1, 256, 4096, 32768)
 PERF_EPS = 1e-6
 REFERENCE = "reference"
+# A median's ~95 % interval is median +- NOTCH * IQR / sqrt(repeats): the notch of a box
+# plot (McGill, Tukey and Larsen, 1978). Two medians whose intervals overlap are a tie.
+NOTCH = 1.57
 
 
 def sweep(dtypes: tuple[str, ...], *, full: bool) -> Iterator[Case]:
@@ -160,6 +166,12 @@ def _spread(summary: timing.Summary) -> float:
     return summary.iqr / summary.median
 
 
+def median_interval(summary: timing.Summary) -> tuple[float, float]:
+    """The median's ~95 % interval from its repeats (``NOTCH``)."""
+    half = NOTCH * summary.iqr / math.sqrt(summary.n)
+    return summary.median - half, summary.median + half
+
+
 @dataclasses.dataclass
 class Comparison:
     """The candidate's timing, each rival's, and the verdict."""
@@ -174,16 +186,26 @@ class Comparison:
         mine = self.timing.summary.median
         return {name: t.summary.median / mine for name, t in self.rivals.items()}
 
+    def short_of(self) -> dict[str, bool]:
+        """Rivals the candidate's median is not ``min_speedup`` times faster than -> whether
+        that holds beyond the medians' intervals (True: a real gap; False: a tie)."""
+        low, _ = median_interval(self.timing.summary)
+        return {
+            rival: median_interval(self.rivals[rival].summary)[1] < self.min_speedup * low
+            for rival, ratio in self.speedups().items()
+            if ratio < self.min_speedup
+        }
+
     def problems(self, name: str) -> list[str]:
-        """One line per rival the candidate is not ``min_speedup`` times faster than, with each
-        side's spread (IQR / median), so a near-tie can be told from a real gap."""
+        """One line per rival the candidate is short of beyond the noise, with each side's
+        spread (IQR / median)."""
         mine = self.timing.summary
         return [
             f"{name} {mine.median * 1e6:.2f} us vs {rival} {self.rivals[rival].summary.median * 1e6:.2f} us: "
-            f"speedup {ratio:.2f}x < {self.min_speedup:.2f}x "
+            f"speedup {self.speedups()[rival]:.3f}x < {self.min_speedup:.2f}x beyond the medians' 95% intervals "
             f"(IQR/median: {name} {_spread(mine):.1%}, {rival} {_spread(self.rivals[rival].summary):.1%})"
-            for rival, ratio in self.speedups().items()
-            if ratio < self.min_speedup
+            for rival, real in self.short_of().items()
+            if real
         ]
 
     def metrics(self, case: Case, copy_gbps: float) -> dict[str, Any]:
@@ -193,6 +215,9 @@ class Comparison:
         for rival, t in self.rivals.items():
             out[f"{rival}_us"] = t.summary.median * 1e6
             out[f"speedup_vs_{rival}"] = self.speedups()[rival]
+        for rival, real in self.short_of().items():
+            if not real:
+                out[f"tie_with_{rival}"] = f"speedup {self.speedups()[rival]:.4f}x, within the medians' 95% intervals"
         for rival, why in self.declined.items():
             out[f"{rival}_declined"] = why
         return out

@@ -59,7 +59,8 @@ def test_verdict_names_both_timings_and_the_ratio() -> None:
     )
     assert result.speedups() == pytest.approx({"reference": 40 / 11, "torch-compile": 10 / 11})
     assert result.problems("triton") == [
-        "triton 11.00 us vs torch-compile 10.00 us: speedup 0.91x < 1.00x (IQR/median: triton 9.1%, torch-compile 0.0%)"
+        "triton 11.00 us vs torch-compile 10.00 us: speedup 0.909x < 1.00x beyond the medians' 95% intervals "
+        "(IQR/median: triton 9.1%, torch-compile 0.0%)"
     ]
     metrics = result.metrics(CASE, copy_gbps=3000.0)
     assert metrics["us"] == pytest.approx(11.0)
@@ -68,6 +69,39 @@ def test_verdict_names_both_timings_and_the_ratio() -> None:
     assert metrics["flashinfer_declined"] == "fp32 weight"
     lenient = perf.Comparison(result.timing, result.rivals, {}, min_speedup=0.9)
     assert lenient.problems("triton") == []
+
+
+def _spread(width: float) -> list[float]:
+    """Relative deviations evenly over +-width, in a scrambled order, one per repeat."""
+    n = timing.REPEATS
+    return [width * (2 * ((7 * i) % n) / (n - 1) - 1) for i in range(n)]
+
+
+def test_a_gap_inside_the_medians_intervals_is_a_tie_and_passes() -> None:
+    """Two kernels at the same roofline: 0.2 % apart with 0.5 % spread over 15 repeats."""
+    mine = _timed(*(721.4 * (1 + d) for d in _spread(0.005)))
+    rival = _timed(*(720.0 * (1 + d) for d in _spread(0.005)))
+    result = perf.Comparison(mine, {"flashinfer": rival}, {}, min_speedup=1.0)
+    assert result.speedups()["flashinfer"] < 1.0
+    assert result.short_of() == {"flashinfer": False} and result.problems("triton") == []
+    assert "within the medians' 95% intervals" in result.metrics(CASE, 3000.0)["tie_with_flashinfer"]
+
+
+def test_a_gap_beyond_the_medians_intervals_fails_even_when_small() -> None:
+    """1 % slower with 0.1 % spread: a real gap, however small the ratio's shortfall."""
+    mine = _timed(*(727.0 * (1 + d) for d in _spread(0.001)))
+    rival = _timed(*(720.0 * (1 + d) for d in _spread(0.001)))
+    result = perf.Comparison(mine, {"flashinfer": rival}, {}, min_speedup=1.0)
+    assert result.short_of() == {"flashinfer": True}
+    [problem] = result.problems("triton")
+    assert problem.startswith("triton 727.00 us vs flashinfer 720.00 us: speedup 0.990x < 1.00x")
+    assert "tie_with_flashinfer" not in result.metrics(CASE, 3000.0)
+
+
+def test_median_interval_is_the_box_plot_notch() -> None:
+    summary = timing.summarize([1.0, 2.0, 3.0, 4.0, 5.0])
+    low, high = perf.median_interval(summary)
+    assert (low, high) == pytest.approx((3.0 - 1.57 * 2.0 / 5**0.5, 3.0 + 1.57 * 2.0 / 5**0.5))
 
 
 def test_compare_alternates_candidate_and_rivals_and_records_broken_ones(monkeypatch) -> None:

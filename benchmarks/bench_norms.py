@@ -1,7 +1,7 @@
 """Sweep rms_norm and fused_add_rms_norm over impls x shapes x dtypes on one GPU; write JSON.
 
     python benchmarks/bench_norms.py --out bench_norms.json \
-        --impls reference,torch-compile,flashinfer,triton,liger_peer:Liger
+        --impls reference,torch-compile,flashinfer,triton,liger_peer:Liger,copy_peer:Copy
 
 One record per impl x op x shape x dtype x weight x weight_bias (fields in
 ``RECORD_FIELDS``); an impl that declines a case or raises gets a record with
@@ -41,7 +41,7 @@ RECORD_FIELDS = (
 TOKENS = (1, 4, 16, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32768)
 TOKENS_QUICK = (1, 16, 128, 256, 1024, 4096, 16384, 32768)
 HIDDEN = (2048, 4096, 5120, 8192)
-DEFAULT_IMPLS = "reference,torch-compile,flashinfer,triton,liger_peer:Liger"
+DEFAULT_IMPLS = "reference,torch-compile,flashinfer,triton,liger_peer:Liger,copy_peer:Copy"
 
 
 def cases(dtypes: list[str], tokens: tuple[int, ...]) -> Iterator[Any]:

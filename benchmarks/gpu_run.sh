@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # One GPU run of everything GPU-side, for a host with no package index: installs the
 # FlashInfer bundle and the Liger wheel from .whl/, then runs
-#   1. the conformance suite for reference, flashinfer, flashinfer-unchecked and triton
-#      (certificate: conformance.json + .md),
+#   1. the conformance suite for the impls of CONFORMANCE_IMPLS (default reference,
+#      flashinfer, flashinfer-unchecked and triton; certificate: conformance.json + .md),
 #   2. the perf checks (triton vs reference, torch-compile, flashinfer, liger; pytest-benchmark JSON),
 #   3. the norm benchmark sweep (JSON),
 #   4. with TUNE_S > 0, the launch-plan sweep of our Triton kernels (tune_triton.json),
@@ -25,29 +25,10 @@ cd "$(dirname "$0")/.."
 log=$OUT/run.log
 exec > >(tee -a "$log") 2>&1
 
-# NVLink multicast stays off (a program that uses it can take shared GPUs out of service);
-# the TRT-LLM all-reduce workspace does not use it (SymmDeviceMemory(enable_multicast=False)).
-export NCCL_NVLS_ENABLE=0 TORCH_SYMM_MEM_DISABLE_MULTICAST=1 NVSHMEM_DISABLE_NVLS=1
-# FlashInfer's CUDA norm kernels; the CuTe-DSL ones need nvidia-cutlass-dsl, not bundled.
-export FLASHINFER_USE_CUDA_NORM=1
-PY=${PY:-python3}
+source benchmarks/gpu_setup.sh
 CONFORMANCE_S=${CONFORMANCE_S:-150} PERF_S=${PERF_S:-150} BENCH_S=${BENCH_S:-160} ALLREDUCE_S=${ALLREDUCE_S:-60}
 TUNE_S=${TUNE_S:-0}
-stage() { echo; echo "=== $* ($(date -u +%H:%M:%S))"; }
-
-stage install
-site=/tmp/normfusion-site
-mkdir -p "$site"
-if [ -f .whl/flashinfer-bundle.tar.xz ]; then
-  tar -C "$site" -xJf .whl/flashinfer-bundle.tar.xz
-  [ -f .whl/flashinfer-aot-sm90a.tar.xz ] && tar -C "$site" -xJf .whl/flashinfer-aot-sm90a.tar.xz
-else
-  echo "no .whl/flashinfer-bundle.tar.xz: flashinfer cases will be declined"
-fi
-compgen -G ".whl/*.whl" > /dev/null && $PY -m pip install -q --no-index --no-deps --target "$site" .whl/*.whl
-export PYTHONPATH=$site:$PWD/benchmarks${PYTHONPATH:+:$PYTHONPATH}
-$PY -m pip install -q --no-deps --no-build-isolation -e . || { echo "cannot install pytest-normfusion"; exit 1; }
-nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv
+CONFORMANCE_IMPLS=${CONFORMANCE_IMPLS:-reference flashinfer flashinfer-unchecked triton}
 gpus=$($PY -c 'import torch; print(torch.cuda.device_count())')
 $PY - <<'EOF'
 import torch
@@ -67,9 +48,10 @@ if [ "$CONFORMANCE_S" -gt 0 ]; then
   stage conformance
   # flashinfer-unchecked: FlashInfer without our call-time dtype refusal, so the probe of the
   # declined mixed-weight cases shows what its kernels return
+  # shellcheck disable=SC2046  # one --normfusion-impl per name
   timeout "$CONFORMANCE_S" $PY -m pytest -p no:cacheprovider -q -rfE -n 8 -m "not perf" \
-    --normfusion-impl=reference --normfusion-impl=flashinfer --normfusion-impl=flashinfer-unchecked \
-    --normfusion-impl=triton --normfusion-report="$OUT/conformance.json" $(session_limit $((CONFORMANCE_S - 20)))
+    $(printf -- '--normfusion-impl=%s ' $CONFORMANCE_IMPLS) \
+    --normfusion-report="$OUT/conformance.json" $(session_limit $((CONFORMANCE_S - 20)))
 fi
 
 stage perf checks

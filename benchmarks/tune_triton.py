@@ -1,12 +1,15 @@
 """Time our Triton kernels' launch plans (rows per program x warps) against the peers, on one GPU.
 
     python benchmarks/tune_triton.py --out tune_triton.json [--peers flashinfer,liger_peer:Liger]
+        [--tokens 4096,32768] [--hidden 8192] [--ops rms_norm] [--pairings bf16:0,fp32:1]
 
 For each op x weight pairing x H x T of the sweep, times every launch plan that
-keeps 2 to 64 elements per thread, the plan ``triton_norm.plan`` picks, and the
-peers, all in one process with ``pytest_normfusion.timing`` (CUDA-graph replays,
-rotating inputs). Writes every record as JSON and prints, per shape, the best
-plan, the default plan and the best peer. The data behind ``triton_norm.plan``.
+keeps 2 to 64 elements per thread (one row block per program, and persistent
+programs that loop over row blocks, with and without loading the next block
+early), the plan ``triton_norm.plan`` picks, and the peers, all in one process
+with ``pytest_normfusion.timing`` (CUDA-graph replays, rotating inputs). Writes
+every record as JSON and prints, per shape, the best plan, the default plan and
+the best peer. The data behind ``triton_norm.plan``.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import argparse
 import functools
 import itertools
 import json
+import re
 import shlex
 import sys
 import time
@@ -24,12 +28,15 @@ from typing import Any
 TOKENS = (1, 16, 256, 1024, 4096, 32768)
 HIDDEN = (2048, 4096, 5120, 8192)
 WARPS = (2, 4, 8, 16, 32)
+# Persistent programs: (programs per multiprocessor, warps per program).
+PERSISTENT = ((1, 16), (2, 8), (2, 16), (4, 4), (4, 8))
 GROUP = 4  # candidates timed in alternation at once (their inputs are all on the GPU)
-PAIRINGS = (("bf16", 0.0), ("fp32", 1.0))  # (weight dtype, weight_bias) with bf16 x
+PAIRINGS = "bf16:0,fp32:1"  # weight dtype:weight_bias, with bf16 x
 
 
-def plans(tokens: int, hidden: int) -> list[Any]:
-    """Every single-pass plan with 2..64 elements per thread and no more rows than T."""
+def plans(tokens: int, hidden: int, multiprocessors: int) -> list[Any]:
+    """Every single-pass plan with 2..64 elements per thread and no more rows than T: one
+    row block per program, and programs looping over row blocks (fewer than the blocks)."""
     from pytest_normfusion.impls import triton_norm as tn
 
     block = 1 << (hidden - 1).bit_length()
@@ -37,8 +44,47 @@ def plans(tokens: int, hidden: int) -> list[Any]:
     for rows, warps in itertools.product((1, 2, 4), WARPS):
         per_thread = rows * block // (32 * warps)
         if rows <= tokens and rows * block <= tn.MAX_SINGLE_PASS and 2 <= per_thread <= 64:
-            out.append(tn.Plan(True, rows, block, warps, -(-tokens // rows)))
+            blocks = -(-tokens // rows)
+            out.append(tn.Plan(True, rows, block, warps, blocks))
+            for per_sm, persistent_warps in PERSISTENT:
+                programs = per_sm * multiprocessors
+                if persistent_warps == warps and rows <= 2 and programs < blocks:
+                    out.append(tn.Plan(True, rows, block, warps, programs, looping=True))
     return out
+
+
+PLAN_SPEC = re.compile(r"r(?P<rows>\d+)w(?P<warps>\d+)(?:p(?P<per_sm>\d+))?$")
+
+
+def parse_plan(spec: str, tokens: int, hidden: int, residual: bool, multiprocessors: int) -> Any:
+    """A ``triton_norm.Plan`` from ``default`` (what ``triton_norm.plan`` picks) or a spec:
+    ``r2w16`` (rows, warps; one row block per program), ``r1w8p2`` (2 programs per
+    multiprocessor looping over the row blocks, each loading its next block early).
+    None where the spec does not fit the shape (looping programs need more blocks than programs)."""
+    from pytest_normfusion.impls import triton_norm as tn
+
+    if spec == "default":
+        return tn.plan(tokens, hidden, residual, multiprocessors=multiprocessors)
+    m = PLAN_SPEC.match(spec)
+    if m is None:
+        raise ValueError(f"plan {spec!r} is not 'default' or r<rows>w<warps>[p<programs per SM>]")
+    rows, warps = int(m["rows"]), int(m["warps"])
+    block = 1 << (hidden - 1).bit_length()
+    blocks = -(-tokens // rows)
+    programs = int(m["per_sm"]) * multiprocessors if m["per_sm"] else blocks
+    if rows * block > tn.MAX_SINGLE_PASS or rows * block < 32 * warps or programs > blocks:
+        return None
+    return tn.Plan(True, rows, block, warps, programs, looping=programs < blocks)
+
+
+def plan_name(p: Any, multiprocessors: int) -> str:
+    """``triton[r2w16]``: rows and warps; ``triton[r1w8p2]``: 2 programs per multiprocessor, looping."""
+    per_sm = f"p{p.programs // multiprocessors}" if p.programs % multiprocessors == 0 else f"P{p.programs}"
+    return f"triton[r{p.rows}w{p.num_warps}" + (f"{per_sm}]" if p.looping else "]")
+
+
+def _ints(value: str) -> tuple[int, ...]:
+    return tuple(int(v) for v in value.split(","))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -47,7 +93,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--peers", default="flashinfer,liger_peer:Liger")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--budget-s", type=float, default=300.0, help="start no new shape after this")
+    parser.add_argument("--ops", default="rms_norm,fused_add_rms_norm")
+    parser.add_argument("--pairings", default=PAIRINGS, help="weight dtype:weight_bias, comma-separated")
+    parser.add_argument("--hidden", type=_ints, default=HIDDEN)
+    parser.add_argument("--tokens", type=_ints, default=TOKENS)
+    parser.add_argument("--plans", help="plan specs (see parse_plan) instead of every plan")
+    parser.add_argument("--group", type=int, default=GROUP, help="candidates timed in alternation at once")
     args = parser.parse_args(argv)
+    pairings = [(w, float(b)) for w, b in (p.split(":") for p in args.pairings.split(","))]
 
     import torch
 
@@ -69,8 +122,8 @@ def main(argv: list[str] | None = None) -> int:
     class Planned:
         """Our kernels with a fixed launch plan, as a candidate for ``perf.measure_all``."""
 
-        def __init__(self, p: Any) -> None:
-            self.p, self.name = p, f"triton[r{p.rows}w{p.num_warps}]"
+        def __init__(self, p: Any, tokens: int) -> None:
+            self.p, self.name = p, plan_name(p, multiprocessors)
 
         def declines(self, case: Any) -> None:
             return None
@@ -81,20 +134,25 @@ def main(argv: list[str] | None = None) -> int:
                 return lambda x, w, eps, bias: launch(x, None, w, eps, bias)[0]
             return lambda x, r, w, eps, bias: launch(x, r, w, eps, bias)
 
+    multiprocessors = torch.cuda.get_device_properties(0).multi_processor_count
     for (weight, bias), op, hidden, tokens in itertools.product(
-        PAIRINGS, ("rms_norm", "fused_add_rms_norm"), HIDDEN, TOKENS
+        pairings, args.ops.split(","), args.hidden, args.tokens
     ):
         case = Case(op, "bf16", weight, bias, tokens, hidden, 1e-6, residual=op != "rms_norm")
         if time.monotonic() - started > args.budget_s:
             print(f"budget of {args.budget_s:g} s spent; stopping before {case.id}", flush=True)
             break
         nbytes = perf.case_bytes(case)
-        default = tn.plan(tokens, hidden, op != "rms_norm")
-        candidates = {(p.rows, p.num_warps): p for p in [*plans(tokens, hidden), default]}
-        rivals_all = [*peers, *(Planned(p) for p in candidates.values())]
+        default = tn.plan(tokens, hidden, op != "rms_norm", multiprocessors=multiprocessors)
+        if args.plans:
+            chosen = [parse_plan(s, tokens, hidden, op != "rms_norm", multiprocessors) for s in args.plans.split(",")]
+        else:
+            chosen = plans(tokens, hidden, multiprocessors)
+        candidates = {plan_name(p, multiprocessors): p for p in [*chosen, default] if p is not None}
+        rivals_all = [*peers, *(Planned(p, tokens) for p in candidates.values())]
         measured, skipped = {}, {}
-        for i in range(0, len(rivals_all), GROUP):  # alternating rounds within groups that fit in memory
-            timed_group, skipped_group = perf.measure_all(rivals_all[i : i + GROUP], case, "cuda", args.seed)
+        for i in range(0, len(rivals_all), args.group):  # alternating rounds within groups that fit in memory
+            timed_group, skipped_group = perf.measure_all(rivals_all[i : i + args.group], case, "cuda", args.seed)
             measured.update(timed_group)
             skipped.update(skipped_group)
         for name, why in skipped.items():
@@ -117,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
         ours = {k: v for k, v in timed.items() if k.startswith("triton[")}
         rivals = {k: v for k, v in timed.items() if not k.startswith("triton[")}
         best = min(ours, key=ours.get)
-        dflt = f"triton[r{default.rows}w{default.num_warps}]"
+        dflt = plan_name(default, multiprocessors)
         peer = min(rivals, key=rivals.get) if rivals else None
         line = (
             f"{op[:9]:9} w_{weight} H{hidden:<5} T{tokens:<6} best {best:16} {ours[best]:8.2f}  "

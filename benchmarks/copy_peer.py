@@ -1,0 +1,30 @@
+"""The bytes of a norm, moved by a plain elementwise kernel: the speed of a copy at a
+shape's own size (a benchmark peer, not a candidate).
+
+``rms_norm`` writes ``-x`` to a new tensor; ``fused_add_rms_norm`` does so for x and
+the residual: each reads and writes what the op reads and writes, less the weight, in
+a kernel launch of its own. Not ``clone()``: in a CUDA graph that is a memcpy node,
+which ran at 0.81 of the eager copy at 512 MB and more on an H100
+(benchmarks/results/h100-2026-11-23-looping/README.md).
+"""
+
+from __future__ import annotations
+
+import torch
+
+
+class Copy:
+    name = "copy"
+
+    def supports(self, case: object) -> bool | str:
+        return True if torch.cuda.is_available() else "the copy peer is timed on a CUDA device"
+
+    def rms_norm(
+        self, x: torch.Tensor, weight: torch.Tensor | None, eps: float, weight_bias: float = 0.0
+    ) -> torch.Tensor:
+        return torch.neg(x)
+
+    def fused_add_rms_norm(
+        self, x: torch.Tensor, residual: torch.Tensor, weight: torch.Tensor | None, eps: float, weight_bias: float = 0.0
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        return torch.neg(x), torch.neg(residual)

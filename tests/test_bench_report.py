@@ -65,7 +65,7 @@ def test_committed_doc_is_what_report_writes_from_the_committed_results(tmp_path
     """docs/performance.md's tables are the committed H100 sweep rendered by the one command, unedited."""
     doc = tmp_path / "performance.md"
     doc.write_text((ROOT / "docs" / "performance.md").read_text())
-    results = ROOT / "benchmarks" / "results" / "h100-2026-11-23" / "bench_norms.json"
+    results = ROOT / "benchmarks" / "results" / "h100-2026-11-23-looping" / "bench_norms.json"
     subprocess.run(
         [sys.executable, str(ROOT / "benchmarks" / "report.py"), "--norms", str(results), "--doc", str(doc)], check=True
     )

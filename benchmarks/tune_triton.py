@@ -4,9 +4,9 @@
         [--tokens 4096,32768] [--hidden 8192] [--ops rms_norm] [--pairings bf16:0,fp32:1]
 
 For each op x weight pairing x H x T of the sweep, times every launch plan that
-keeps 2 to 64 elements per thread (one row block per program, and persistent
-programs that loop over row blocks, with and without loading the next block
-early), the plan ``triton_norm.plan`` picks, and the peers, all in one process
+keeps 2 to 64 elements per thread (one row block per program, and programs
+that loop over row blocks, loading the next one early), or the plans of
+``--plans``, the plan ``triton_norm.plan`` picks, and the peers, all in one process
 with ``pytest_normfusion.timing`` (CUDA-graph replays, rotating inputs). Writes
 every record as JSON and prints, per shape, the best plan, the default plan and
 the best peer. The data behind ``triton_norm.plan``.
@@ -28,7 +28,7 @@ from typing import Any
 TOKENS = (1, 16, 256, 1024, 4096, 32768)
 HIDDEN = (2048, 4096, 5120, 8192)
 WARPS = (2, 4, 8, 16, 32)
-# Persistent programs: (programs per multiprocessor, warps per program).
+# Looping programs: (programs per multiprocessor, warps per program).
 PERSISTENT = ((1, 16), (2, 8), (2, 16), (4, 4), (4, 8))
 GROUP = 4  # candidates timed in alternation at once (their inputs are all on the GPU)
 PAIRINGS = "bf16:0,fp32:1"  # weight dtype:weight_bias, with bf16 x
@@ -122,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
     class Planned:
         """Our kernels with a fixed launch plan, as a candidate for ``perf.measure_all``."""
 
-        def __init__(self, p: Any, tokens: int) -> None:
+        def __init__(self, p: Any) -> None:
             self.p, self.name = p, plan_name(p, multiprocessors)
 
         def declines(self, case: Any) -> None:
@@ -149,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             chosen = plans(tokens, hidden, multiprocessors)
         candidates = {plan_name(p, multiprocessors): p for p in [*chosen, default] if p is not None}
-        rivals_all = [*peers, *(Planned(p, tokens) for p in candidates.values())]
+        rivals_all = [*peers, *(Planned(p) for p in candidates.values())]
         measured, skipped = {}, {}
         for i in range(0, len(rivals_all), args.group):  # alternating rounds within groups that fit in memory
             timed_group, skipped_group = perf.measure_all(rivals_all[i : i + args.group], case, "cuda", args.seed)

@@ -4,22 +4,27 @@ from __future__ import annotations
 
 import pytest
 
-from pytest_normfusion import matrix
-from pytest_normfusion.distributed import run_allreduce
-from pytest_normfusion.plugin import SETTINGS
-from pytest_normfusion.session import default_world_sizes, parametrize, resolve_device, settle
+from pytest_normfusion.core import allreduce, matrix
+from pytest_normfusion.core.case import DTYPES
+from pytest_normfusion.core.outcome import Outcome
+from pytest_normfusion.core.status import Status
+from pytest_normfusion.harness import NormfusionSession
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    settings = metafunc.config.stash[SETTINGS]
-    world_sizes = settings.world_sizes or default_world_sizes(resolve_device(settings.device))
+    session = NormfusionSession.of(metafunc.config)
+    settings = session.settings
     cases = settings.select(
-        matrix.allreduce_cases(settings.dtypes, world_sizes, full=settings.full),
-        matrix.allreduce_cases(matrix.DTYPES, matrix.WORLD_SIZES, full=True),
+        matrix.allreduce_cases(settings.dtypes, settings.world_sizes, full=settings.full),
+        matrix.allreduce_cases(DTYPES, matrix.WORLD_SIZES, full=True),
     )
-    parametrize(metafunc, cases, settings)
+    session.parametrize(metafunc, cases)
 
 
-def test_allreduce(nf_candidate, nf_case, normfusion_settings, request: pytest.FixtureRequest) -> None:
-    outcome = run_allreduce(request.config, nf_candidate, nf_case, normfusion_settings.seed)
-    settle(request.node, nf_candidate, nf_case, outcome, normfusion_settings)
+def test_allreduce(nf_candidate, nf_case, normfusion: NormfusionSession, request: pytest.FixtureRequest) -> None:
+    unavailable = normfusion.settings.world_size_unavailable(nf_case.world_size)
+    if unavailable and nf_candidate.method(nf_case.op) is not None:
+        outcome = Outcome(Status.SKIPPED, note=unavailable)
+    else:
+        outcome = allreduce.run(normfusion.ranks, nf_candidate, nf_case, normfusion.settings.seed)
+    normfusion.settle(request.node, nf_candidate, nf_case, outcome)

@@ -4,22 +4,23 @@ from __future__ import annotations
 
 import pytest
 
-from pytest_normfusion import matrix
-from pytest_normfusion.plugin import SETTINGS
-from pytest_normfusion.runner import run_single_device
-from pytest_normfusion.session import parametrize, settle
+from pytest_normfusion.core import matrix
+from pytest_normfusion.core.case import DTYPES
+from pytest_normfusion.core.single import run_single_device
+from pytest_normfusion.harness import NormfusionSession
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    settings = metafunc.config.stash[SETTINGS]
+    session = NormfusionSession.of(metafunc.config)
+    settings = session.settings
     cases = settings.select(
         matrix.single_device_cases(settings.dtypes, full=settings.full),
-        matrix.single_device_cases(matrix.DTYPES, full=True),
+        matrix.single_device_cases(DTYPES, full=True),
     )
-    parametrize(metafunc, cases, settings)
+    session.parametrize(metafunc, cases)
 
 
-def test_norm(nf_candidate, nf_case, normfusion_settings, request: pytest.FixtureRequest) -> None:
-    settings = normfusion_settings
-    outcome = run_single_device(nf_candidate, nf_case, settings.seed, settings.resolved_device, settings.case_timeout)
-    settle(request.node, nf_candidate, nf_case, outcome, settings)
+def test_norm(nf_candidate, nf_case, normfusion: NormfusionSession, request: pytest.FixtureRequest) -> None:
+    settings = normfusion.settings
+    outcome = run_single_device(nf_candidate, nf_case, settings.seed, settings.device, settings.case_timeout)
+    normfusion.settle(request.node, nf_candidate, nf_case, outcome)

@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import pytest
 
-from pytest_normfusion import perf, pool, timing
-from pytest_normfusion.plugin import PERF, SETTINGS
-from pytest_normfusion.runner import Outcome
-from pytest_normfusion.session import default_world_sizes, parametrize, resolve_device, settle
+from pytest_normfusion.core.outcome import Check, Outcome, Problem
+from pytest_normfusion.core.status import Status
+from pytest_normfusion.harness import NormfusionSession
+from pytest_normfusion.perf import allreduce, benchmark, sweep, timing, verdict
+from pytest_normfusion.ranks.rank import RankFailure
 
 NO_CUDA = "perf checks time CUDA-graph replays with CUDA events: no CUDA device (run them on a GPU host)"
 
@@ -25,67 +26,71 @@ pytestmark = pytest.mark.perf
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    settings = metafunc.config.stash[SETTINGS]
-    device = resolve_device(settings.device)
-    if device != "cuda":
-        _skip_all(metafunc, settings, NO_CUDA, "no-cuda")
+    session = NormfusionSession.of(metafunc.config)
+    settings = session.settings
+    if settings.device != "cuda":
+        _skip_all(metafunc, session, NO_CUDA, "no-cuda")
         return
     if metafunc.function.__name__ == "test_allreduce_speed":
-        sizes = settings.world_sizes or default_world_sizes(device)
-        cases = settings.select(
-            perf.allreduce_sweep(settings.dtypes, sizes, full=settings.full),
-            perf.allreduce_sweep(perf.PERF_DTYPES, sizes, full=True),
-        )
+        sizes = settings.world_sizes
         if not any(s >= 2 for s in sizes):
-            _skip_all(metafunc, settings, f"no world size of 2 or more among {sizes} (one GPU per rank)", "one-rank")
+            _skip_all(metafunc, session, f"no world size of 2 or more among {sizes} (one GPU per rank)", "one-rank")
             return
+        cases = settings.select(
+            allreduce.sweep(settings.dtypes, sizes, full=settings.full),
+            allreduce.sweep(sweep.PERF_DTYPES, sizes, full=True),
+        )
     else:
         cases = settings.select(
-            perf.sweep(settings.dtypes, full=settings.full), perf.sweep(perf.PERF_DTYPES, full=True)
+            sweep.sweep(settings.dtypes, full=settings.full), sweep.sweep(sweep.PERF_DTYPES, full=True)
         )
-    parametrize(metafunc, cases, settings)
+    session.parametrize(metafunc, cases)
 
 
-def _skip_all(metafunc: pytest.Metafunc, settings, reason: str, label: str) -> None:
-    """One test per candidate that skips with ``reason`` (passed as the case)."""
-    params = [pytest.param(c, reason, id=f"{c.name}-{label}") for c in settings.candidates]
+def _skip_all(metafunc: pytest.Metafunc, session: NormfusionSession, reason: str, label: str) -> None:
+    """One test per candidate that skips with ``reason``."""
+    marks = pytest.mark.skip(reason=reason)
+    params = [pytest.param(c, None, id=f"{c.name}-{label}", marks=marks) for c in session.candidates]
     metafunc.parametrize(("nf_candidate", "nf_case"), params)
 
 
-def test_speed(nf_candidate, nf_case, normfusion_settings, request: pytest.FixtureRequest) -> None:
-    if isinstance(nf_case, str):
-        pytest.skip(nf_case)
-    declined = perf.not_timed(nf_candidate, nf_case)
-    if declined:
-        settle(request.node, nf_candidate, nf_case, Outcome("skipped", f"not timed: {declined}"), normfusion_settings)
-        return
-    options = request.config.stash[PERF]
-    device = normfusion_settings.resolved_device
-    result = perf.compare(nf_candidate, nf_case, options.peers, device, normfusion_settings.seed, options.min_speedup)
-    metrics = result.metrics(nf_case, timing.copy_bandwidth(device))
-    benchmark = perf.benchmark_fixture(request)
-    if benchmark is not None:
-        benchmark.group = f"{nf_case.op}-{nf_case.dtype}-H{nf_case.hidden}"
-        perf.store_in_benchmark(benchmark, result.timing, metrics)
-    problems = result.problems(nf_candidate.name)
-    outcome = Outcome("failed" if problems else "passed", "\n".join(problems), metrics)
-    settle(request.node, nf_candidate, nf_case, outcome, normfusion_settings)
+def _settle(normfusion: NormfusionSession, request: pytest.FixtureRequest, case, problems: list[str], metrics) -> None:
+    candidate = request.node.callspec.params["nf_candidate"]
+    found = [Problem(Check.SPEED, p) for p in problems]
+    outcome = Outcome(Status.FAILED if found else Status.PASSED, found, metrics=metrics)
+    normfusion.settle(request.node, candidate, case, outcome)
 
 
-def test_allreduce_speed(nf_candidate, nf_case, normfusion_settings, request: pytest.FixtureRequest) -> None:
-    if isinstance(nf_case, str):
-        pytest.skip(nf_case)
-    declined = perf.not_timed(nf_candidate, nf_case) or pool.world_size_unavailable(request.config, nf_case.world_size)
+def test_speed(nf_candidate, nf_case, normfusion: NormfusionSession, request: pytest.FixtureRequest) -> None:
+    settings = normfusion.settings
+    declined = sweep.not_timed(nf_candidate, nf_case)
     if declined:
-        settle(request.node, nf_candidate, nf_case, Outcome("skipped", f"not timed: {declined}"), normfusion_settings)
+        normfusion.settle(request.node, nf_candidate, nf_case, Outcome(Status.SKIPPED, note=f"not timed: {declined}"))
         return
-    payload = (nf_candidate.spec, nf_case, normfusion_settings.seed)
+    result = sweep.time_against(
+        nf_candidate, nf_case, settings.perf_peers, settings.device, settings.seed, settings.min_speedup
+    )
+    metrics = result.metrics(nf_case, timing.copy_bandwidth(settings.device))
+    bench = benchmark.benchmark_fixture(request)
+    if bench is not None:
+        bench.group = f"{nf_case.op}-{nf_case.dtype}-H{nf_case.hidden}"
+        benchmark.store_in_benchmark(bench, result.timing, metrics)
+    _settle(normfusion, request, nf_case, result.problems(nf_candidate.name), metrics)
+
+
+def test_allreduce_speed(nf_candidate, nf_case, normfusion: NormfusionSession, request: pytest.FixtureRequest) -> None:
+    settings = normfusion.settings
+    declined = sweep.not_timed(nf_candidate, nf_case) or settings.world_size_unavailable(nf_case.world_size)
+    if declined:
+        normfusion.settle(request.node, nf_candidate, nf_case, Outcome(Status.SKIPPED, note=f"not timed: {declined}"))
+        return
+    payload = (nf_candidate.spec, nf_case, settings.seed)
     try:
-        ranks = pool.run_on_ranks(request.config, nf_case.world_size, perf.allreduce_rank_job, payload)
-    except pool.RankFailure as exc:
-        outcome = Outcome("timeout" if exc.timed_out else "error", str(exc))
-        settle(request.node, nf_candidate, nf_case, outcome, normfusion_settings)
+        ranks = normfusion.ranks.run(nf_case.world_size, allreduce.rank_job, payload)
+    except RankFailure as exc:
+        status = Status.TIMEOUT if exc.timed_out else Status.ERROR
+        outcome = Outcome(status, [Problem(Check.TIMEOUT if exc.timed_out else Check.RANKS, str(exc))])
+        normfusion.settle(request.node, nf_candidate, nf_case, outcome)
         return
-    problems, metrics = perf.allreduce_verdict(nf_candidate.name, ranks, request.config.stash[PERF].min_speedup)
-    outcome = Outcome("failed" if problems else "passed", "\n".join(problems), metrics)
-    settle(request.node, nf_candidate, nf_case, outcome, normfusion_settings)
+    problems, metrics = verdict.allreduce_verdict(nf_candidate.name, ranks, settings.min_speedup)
+    _settle(normfusion, request, nf_case, problems, metrics)

@@ -30,12 +30,12 @@ import atexit
 import functools
 import importlib
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
-from pytest_normfusion.inputs import STRIDE_PAD
-from pytest_normfusion.matrix import Case
+if TYPE_CHECKING:
+    from pytest_normfusion.api import Case
 
 # Workspace capacity of the all-reduce fusion: tokens x hidden it may carry.
 # 8192 x 8192 covers the perf sweep up to T=8192 at H=8192 (T=32768 at H=2048);
@@ -48,8 +48,6 @@ WORLD_SIZES = (2, 4, 8, 16)
 # One 16-byte access per thread; a token is at most 8 blocks (cluster) of 1024 threads.
 ACCESS_BYTES = 16
 MAX_THREADS_PER_TOKEN = 8 * 1024
-
-_ITEMSIZE = {"fp16": 2, "bf16": 2, "fp32": 4}
 
 
 def _flashinfer(submodule: str) -> Any:
@@ -173,9 +171,9 @@ class FlashInfer:
             return f"an {case.weight} weight with {case.dtype} x returns NaN in FlashInfer 0.7.2.post1 (DESIGN.md 9)"
         if case.op == "allreduce_rms_norm":
             return self._supports_allreduce(case)
-        vec = norm_vector_size(case.hidden, _ITEMSIZE[case.dtype])
-        if case.layout == "strided" and case.tokens > 1 and (case.hidden + STRIDE_PAD) % vec:
-            return f"row stride H+{STRIDE_PAD} is not a multiple of the {vec}-element access for H={case.hidden}"
+        vec = norm_vector_size(case.hidden, case.itemsize)
+        if case.tokens > 1 and case.row_stride % vec:
+            return f"row stride {case.row_stride} is not a multiple of the {vec}-element access for H={case.hidden}"
         return True
 
     def _supports_allreduce(self, case: Case) -> bool | str:
@@ -183,7 +181,7 @@ class FlashInfer:
             return f"the TRT-LLM fusion kernel takes world sizes {WORLD_SIZES}, not {case.world_size}"
         if case.layout != "contiguous":
             return "allreduce_fusion needs contiguous input and residual"
-        vec = ACCESS_BYTES // _ITEMSIZE[case.dtype]
+        vec = ACCESS_BYTES // case.itemsize
         if case.hidden % vec:
             return f"the TRT-LLM fusion kernel needs H % {vec} == 0 ({case.dtype}), H={case.hidden}"
         if case.hidden // vec > MAX_THREADS_PER_TOKEN:

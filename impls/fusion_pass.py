@@ -22,13 +22,15 @@ Group names and eps are literals in the graph, so patterns are registered per
 from __future__ import annotations
 
 import functools
+import hashlib
 from collections.abc import Callable
+from pathlib import Path
 
 import torch
 import torch.fx
 from torch._inductor import pattern_matcher as pm
 
-from pytest_normfusion import ops
+from pytest_normfusion import api
 
 # the example shapes patterns are traced with; on the meta device, so tracing a
 # pattern runs no collective
@@ -63,18 +65,18 @@ def _patterns(group_name: str, eps: float, scale: str) -> list[tuple[Callable, C
     bias = 0.0 if scale == "plain" else 1.0
 
     def search_plain(x, weight):
-        a = ops.all_reduce(x, group_name)
-        return ops.rms_norm(a, _scaled(weight, scale), eps), a
+        a = api.all_reduce(x, group_name)
+        return api.rms_norm(a, _scaled(weight, scale), eps), a
 
     def replace_plain(x, weight):
-        return ops.allreduce_rms_norm(x, None, weight, eps, bias, group_name)
+        return api.allreduce_rms_norm(x, None, weight, eps, bias, group_name)
 
     def search_residual(x, residual, weight):
-        a = ops.all_reduce(x, group_name)
-        return ops.fused_add_rms_norm(a, residual, _scaled(weight, scale), eps)
+        a = api.all_reduce(x, group_name)
+        return api.fused_add_rms_norm(a, residual, _scaled(weight, scale), eps)
 
     def replace_residual(x, residual, weight):
-        return ops.allreduce_rms_norm(x, residual, weight, eps, bias, group_name)
+        return api.allreduce_rms_norm(x, residual, weight, eps, bias, group_name)
 
     x = torch.empty(_T, _H, dtype=torch.bfloat16, device="meta")
     w = torch.empty(_H, dtype=torch.bfloat16, device="meta")
@@ -83,17 +85,17 @@ def _patterns(group_name: str, eps: float, scale: str) -> list[tuple[Callable, C
 
 def _no_weight_patterns(group_name: str, eps: float) -> list[tuple[Callable, Callable, list]]:
     def search_plain(x):
-        a = ops.all_reduce(x, group_name)
-        return ops.rms_norm(a, None, eps), a
+        a = api.all_reduce(x, group_name)
+        return api.rms_norm(a, None, eps), a
 
     def replace_plain(x):
-        return ops.allreduce_rms_norm(x, None, None, eps, 0.0, group_name)
+        return api.allreduce_rms_norm(x, None, None, eps, 0.0, group_name)
 
     def search_residual(x, residual):
-        return ops.fused_add_rms_norm(ops.all_reduce(x, group_name), residual, None, eps)
+        return api.fused_add_rms_norm(api.all_reduce(x, group_name), residual, None, eps)
 
     def replace_residual(x, residual):
-        return ops.allreduce_rms_norm(x, residual, None, eps, 0.0, group_name)
+        return api.allreduce_rms_norm(x, residual, None, eps, 0.0, group_name)
 
     x = torch.empty(_T, _H, dtype=torch.bfloat16, device="meta")
     return [(search_plain, replace_plain, [x]), (search_residual, replace_residual, [x, x.clone()])]
@@ -117,9 +119,9 @@ def patterns_for(group_name: str, eps: float, check: Callable[[pm.Match], bool])
 
 def _literals(graph: torch.fx.Graph) -> tuple[set[str], set[float]]:
     """Group names of the all-reduces and eps of the norms in ``graph``."""
-    groups = {n.args[1] for n in graph.find_nodes(op="call_function", target=ops.all_reduce)}
-    eps = {n.args[2] for n in graph.find_nodes(op="call_function", target=ops.rms_norm)}
-    eps |= {n.args[3] for n in graph.find_nodes(op="call_function", target=ops.fused_add_rms_norm)}
+    groups = {n.args[1] for n in graph.find_nodes(op="call_function", target=api.all_reduce)}
+    eps = {n.args[2] for n in graph.find_nodes(op="call_function", target=api.rms_norm)}
+    eps |= {n.args[3] for n in graph.find_nodes(op="call_function", target=api.fused_add_rms_norm)}
     return groups, eps
 
 
@@ -144,11 +146,15 @@ class ReferencePass:
 reference = ReferencePass()
 
 
-class FusionPass(torch._inductor.custom_graph_pass.CustomGraphPass):
+class InductorReferencePass(torch._inductor.custom_graph_pass.CustomGraphPass):
     """The reference pass as inductor's ``post_grad_custom_post_pass`` (over a Graph)."""
 
     def __call__(self, graph: torch.fx.Graph) -> None:
         reference(graph.owning_module)
 
     def uuid(self) -> bytes:
-        return torch._inductor.custom_graph_pass.get_hash_for_files((__file__, ops.__file__))
+        """Changes when this pass or the op set's schemas change (inductor's cache key)."""
+        return hashlib.sha256(Path(__file__).read_bytes() + repr(api.SCHEMAS).encode()).digest()
+
+
+FusionPass = InductorReferencePass  # the name docs/fusion-passes.md used

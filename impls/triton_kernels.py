@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import functools
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
-from pytest_normfusion.matrix import Case
+if TYPE_CHECKING:
+    from pytest_normfusion.api import Case
 
 
 @functools.cache

@@ -19,8 +19,6 @@ from typing import Any
 
 import pytest
 
-KINDS = ("skip", "xfail")
-
 
 class NormfusionWarning(pytest.PytestWarning):
     """A skip or xfail entry that matches no collected test."""
@@ -88,7 +86,7 @@ def load(skips: Path | None, xfails: Path | None, cwd: Path) -> list[Entry]:
     return entries
 
 
-def test_ids(item: pytest.Item) -> tuple[str, str] | None:
+def ids_of(item: pytest.Item) -> tuple[str, str] | None:
     """(test id ``<impl>-<case id>``, case id) of a conformance test, None for any other test."""
     callspec = getattr(item, "callspec", None)
     if callspec is None or "nf_candidate" not in callspec.params:
@@ -102,7 +100,7 @@ def apply(items: Iterable[pytest.Item], entries: list[Entry], strict: bool) -> t
     matched: dict[pytest.Item, Entry] = {}
     hits: Counter[Entry] = Counter()
     for item in items:
-        ids = test_ids(item)
+        ids = ids_of(item)
         entry = None if ids is None else next((e for e in entries if e.matches(*ids)), None)
         if entry is None:
             continue

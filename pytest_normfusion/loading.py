@@ -8,17 +8,18 @@ is installed.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import importlib
+from collections.abc import Iterable
 from importlib.metadata import entry_points
 from typing import Any
 
-from pytest_normfusion.matrix import OPS, Case
-from pytest_normfusion.tolerance import Tolerances
+from pytest_normfusion.core.case import OPS, Case
+from pytest_normfusion.core.fx import PATTERNS
+from pytest_normfusion.core.tolerance import Tolerances
 
 IMPL_GROUP = "pytest_normfusion.impls"
 PASS_GROUP = "pytest_normfusion.passes"
-# what a pass may claim (models.PATTERNS, kept here so loading imports no torch)
-PASS_PATTERNS = ("plain", "residual", "gemma")
 
 
 class LoadError(Exception):
@@ -136,8 +137,42 @@ def load_pass(spec: str) -> FusionPassCandidate:
     claims = getattr(obj, "claims", None)
     if claims is not None:
         claims = frozenset(claims)
-        unknown = sorted(claims - set(PASS_PATTERNS))
+        unknown = sorted(claims - set(PATTERNS))
         if unknown:
-            raise LoadError(f"pass {spec!r}: unknown claims {', '.join(unknown)}; known: {', '.join(PASS_PATTERNS)}")
+            raise LoadError(f"pass {spec!r}: unknown claims {', '.join(unknown)}; known: {', '.join(PATTERNS)}")
     name = str(getattr(obj, "name", None) or getattr(obj, "__name__", None) or spec)
     return FusionPassCandidate(spec=spec, name=name, fn=obj, claims=claims)
+
+
+def _named_once(loaded: list[Any], what: str) -> None:
+    """Two of one name would give colliding test ids."""
+    names = [item.name for item in loaded]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise LoadError(f"{what} name {', '.join(twice)} given twice; certify each {what} once")
+
+
+def load_candidates(specs: Iterable[str]) -> list[Candidate]:
+    """Load every spec; two candidates of one name are an error."""
+    candidates = [load_candidate(spec) for spec in specs]
+    _named_once(candidates, "impl")
+    return candidates
+
+
+def load_passes(specs: Iterable[str]) -> list[FusionPassCandidate]:
+    """Load every pass spec; two passes of one name are an error."""
+    passes = [load_pass(spec) for spec in specs]
+    _named_once(passes, "pass")
+    return passes
+
+
+@functools.cache
+def cached_candidate(spec: str) -> Candidate:
+    """A candidate loaded once per process: ranks, perf peers and the reference share it."""
+    return load_candidate(spec)
+
+
+@functools.cache
+def cached_pass(spec: str) -> FusionPassCandidate:
+    """A pass loaded once per (rank) process."""
+    return load_pass(spec)

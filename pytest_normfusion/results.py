@@ -1,4 +1,5 @@
-"""Per-case records gathered on the controller, and the terminal summary table."""
+"""The controller's collector: one record per case from the test reports (xdist workers' included),
+and the terminal summary's tables."""
 
 from __future__ import annotations
 
@@ -8,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from pytest_normfusion.matrix import OPS
-
-STATUS_COLUMNS = ("passed", "failed", "silent-wrong", "error", "timeout", "skipped", "xfailed", "xpassed")
-RECORD = "normfusion"  # the user_properties name the per-case record rides under
+from pytest_normfusion.certificate.record import CASE_PROPERTY, PASS_PROPERTY, PENDING, CaseRecord, PassRecord
+from pytest_normfusion.core.case import OPS
+from pytest_normfusion.core.outcome import Check
+from pytest_normfusion.core.status import DISPLAY, Status
 
 
 def _crash_line(report: pytest.TestReport) -> str:
@@ -26,30 +27,32 @@ def _crash_line(report: pytest.TestReport) -> str:
     return lines[-1] if lines else "ended without a recorded outcome"
 
 
-def record_of(report: pytest.TestReport) -> dict[str, Any] | None:
-    """The normfusion record a test attached, completed with pytest's outcome.
+def record_of(report: pytest.TestReport) -> CaseRecord | None:
+    """The record a test attached, completed with pytest's outcome.
 
-    A record still ``pending`` never reached ``settle`` (an error in a fixture, in
-    the test, a skip mark); an xfail entry turns the status into xfailed / xpassed
-    and keeps the status the case had on its own in ``raw_status``.
+    A record still pending never reached ``settle`` (an error in a fixture, in the
+    test, a skip mark); an xfail entry turns the status into xfailed / xpassed and
+    keeps the status the case had on its own in ``raw_status``.
     """
-    rec = next((dict(value) for name, value in report.user_properties if name == RECORD), None)
-    if rec is None:
+    data = next((value for name, value in report.user_properties if name == CASE_PROPERTY), None)
+    if data is None:
         return None
-    rec["duration_s"] = round(report.duration, 4)
-    if rec["status"] == "pending":
-        status = "skipped" if report.skipped and not hasattr(report, "wasxfail") else "error"
-        rec.update(status=status, reason=_crash_line(report), message=str(report.longrepr or ""))
-    if hasattr(report, "wasxfail") or ((rec.get("expectation") or {}).get("kind") == "xfail" and report.failed):
-        if rec["status"] != "skipped":
-            rec["raw_status"] = rec["status"]
-            rec["status"] = "xfailed" if report.skipped else "xpassed"
-    elif report.failed and rec["status"] == "passed":
-        rec["status"] = "failed"  # failed after settling, e.g. in teardown
-    return rec
+    record = CaseRecord.from_dict(dict(data))
+    record.duration_s = round(report.duration, 4)
+    if record.status == PENDING:
+        skipped = report.skipped and not hasattr(report, "wasxfail")
+        record.status = Status.SKIPPED.value if skipped else Status.ERROR.value
+        record.reason, record.message = _crash_line(report), str(report.longrepr or "")
+    if hasattr(report, "wasxfail") or ((record.expectation or {}).get("kind") == "xfail" and report.failed):
+        if record.status != Status.SKIPPED:
+            record.raw_status = record.status
+            record.status = (Status.XFAILED if report.skipped else Status.XPASSED).value
+    elif report.failed and record.status == Status.PASSED:
+        record.status = Status.FAILED.value  # failed after settling, e.g. in teardown
+    return record
 
 
-def crashed_record(report: pytest.TestReport, impl_names: list[str]) -> dict[str, Any] | None:
+def crashed_record(report: pytest.TestReport, impl_names: list[str]) -> CaseRecord | None:
     """The record of a conformance test whose xdist worker died under it (its own record died too)."""
     function, _, param = report.nodeid.rpartition("::")[2].partition("[")
     param = param.removesuffix("]")
@@ -57,51 +60,65 @@ def crashed_record(report: pytest.TestReport, impl_names: list[str]) -> dict[str
     impl = max((name for name in impl_names if param.startswith(f"{name}-")), key=len, default=None)
     if impl is None:
         return None
-    case = param.removeprefix(f"{impl}-")
-    return {
-        "check": function.removeprefix("test_"),
-        "impl": impl,
-        "case": case,
-        "op": max((op for op in OPS if op in case), key=len, default=None),  # fused_add_rms_norm holds rms_norm
-        "status": "error",
-        "failed_checks": ["crashed"],
-        "reason": f"{report.longrepr} (a crash, e.g. a segfault in the candidate)",
-        "message": str(report.longrepr),
-    }
+    case_id = param.removeprefix(f"{impl}-")
+    record = CaseRecord.for_case(
+        function.removeprefix("test_"),
+        impl,
+        None,
+        case_id,
+        op=max((op for op in OPS if op in case_id), key=len, default=None),  # fused_add_rms_norm holds rms_norm
+    )
+    record.status, record.failed_checks = Status.ERROR.value, [Check.CRASHED.value]
+    record.reason = f"{report.longrepr} (a crash, e.g. a segfault in the candidate)"
+    record.message = str(report.longrepr)
+    return record
 
 
-def pass_record_of(report: pytest.TestReport) -> dict[str, Any] | None:
-    """The fusion-pass record a test attached (see conformance/test_fusion_pass.py)."""
-    return next((dict(v) for name, v in report.user_properties if name == "normfusion_pass"), None)
+def pass_record_of(report: pytest.TestReport) -> PassRecord | None:
+    """The fusion-pass record a test attached."""
+    data = next((v for name, v in report.user_properties if name == PASS_PROPERTY), None)
+    if data is None:
+        return None
+    record = PassRecord.from_dict(dict(data))
+    record.duration_s = round(report.duration, 4)
+    return record
 
 
 class Results:
     """Collects one record per case from the reports (xdist workers' included)."""
 
     def __init__(self, impl_names: Callable[[], list[str]]) -> None:
-        self.records: list[dict[str, Any]] = []
+        self.records: list[CaseRecord] = []
+        self.pass_records: list[PassRecord] = []
         self.impl_names = impl_names  # called only when a worker crashed
-        self.pass_records: list[dict[str, Any]] = []
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        rec = None
+        record = None
         if report.when == "call" or (report.when == "setup" and not report.passed):  # one per test
-            rec = record_of(report)
-            pass_rec = pass_record_of(report)
-            if pass_rec is not None:
-                self.pass_records.append(pass_rec)
+            record = record_of(report)
+            pass_record = pass_record_of(report)
+            if pass_record is not None:
+                self.pass_records.append(pass_record)
         elif report.when == "???" and report.failed:  # xdist's report for a test its worker crashed in
-            rec = crashed_record(report, self.impl_names())
-        if rec is not None:
-            self.records.append(rec)
+            record = crashed_record(report, self.impl_names())
+        if record is not None:
+            self.records.append(record)
 
     def xpassed(self) -> list[str]:
         """One line per test of the xfail file that passed: the entry may be stale."""
         return [
-            f"XPASS {r['impl']}-{r['case']}: listed as expected to fail ({r['expectation']['source']}), but passed"
+            f"XPASS {r.test_id}: listed as expected to fail ({(r.expectation or {}).get('source')}), but passed"
             for r in self.records
-            if r["status"] == "xpassed"
+            if r.status == Status.XPASSED
         ]
+
+    def uncertified(self) -> list[str]:
+        """Impls that took no case at all: every one was skipped (declined, lacking, or listed)."""
+        seen: dict[str, Counter[str]] = defaultdict(Counter)
+        for r in self.records:
+            if r.check in ("norm", "allreduce", "properties"):
+                seen[r.impl][r.status] += 1
+        return [impl for impl, counts in seen.items() if counts and set(counts) == {Status.SKIPPED.value}]
 
     def pass_table(self) -> list[str]:
         """Per pass and model: how its runs (tracers, world sizes) went and the fused-node count."""
@@ -109,10 +126,10 @@ class Results:
         fused: dict[tuple[str, str], set[int]] = defaultdict(set)
         expected: dict[tuple[str, str], str] = {}
         for rec in self.pass_records:
-            key = (rec["pass"], rec["model"])
-            runs[key][rec["status"]] += 1
-            fused[key].add(rec["fused"])
-            expected[key] = rec["expected"]
+            key = (rec.pass_name, rec.model)
+            runs[key][rec.status] += 1
+            fused[key].add(rec.fused)
+            expected[key] = rec.expected
         columns = ("passed", "failed", "error")
         width = max([4, *(len(p) for p, _ in runs)])
         lines = [
@@ -129,11 +146,12 @@ class Results:
         spawns: dict[int, list[float]] = defaultdict(list)
         dispatch: dict[int, list[float]] = defaultdict(list)
         for rec in self.records:
-            if "dispatch_ms" in rec:
-                dispatch[rec["world_size"]].append(rec["dispatch_ms"])
-            if "pool_spawn_s" in rec:
-                spawns[rec["world_size"]].append(rec["pool_spawn_s"])
-        capped = sorted({rec["world_size"] for rec in self.records if rec.get("pool_capped")})
+            ws = rec.world_size or 1
+            if "dispatch_ms" in rec.extra:
+                dispatch[ws].append(rec.extra["dispatch_ms"])
+            if "pool_spawn_s" in rec.extra:
+                spawns[ws].append(rec.extra["pool_spawn_s"])
+        capped = sorted({rec.world_size or 1 for rec in self.records if rec.extra.get("pool_capped")})
         lines = [
             f"rank pool ws{ws}: hit the rebuild cap (--normfusion-max-pool-rebuilds); its later cases failed unrun"
             for ws in capped
@@ -153,20 +171,20 @@ class Results:
         profiles: dict[tuple[Any, ...], set[str]] = defaultdict(set)
         for rec in self.records:
             key = (
-                rec["impl"],
-                rec["op"] or "-",
-                rec.get("world_size") or 1,
-                rec.get("dtype") or "any",
-                rec.get("weight") or "any",
-                rec.get("weight_bias") or 0.0,
+                rec.impl,
+                rec.op or "-",
+                rec.world_size or 1,
+                rec.dtype or "any",
+                rec.weight or "any",
+                rec.weight_bias or 0.0,
             )
-            groups[key][rec["status"]] += 1
-            if rec.get("profile"):
-                profiles[key].add(rec["profile"])
+            groups[key][rec.status] += 1
+            if rec.profile:
+                profiles[key].add(rec.profile)
         lines = []
         header = (
             f"{'op':<20} {'ws':>2} {'dtype':<5} {'weight':<6} {'bias':>4} "
-            + " ".join(f"{c:>{max(6, len(c))}}" for c in STATUS_COLUMNS)
+            + " ".join(f"{c:>{max(6, len(c))}}" for c in DISPLAY)
             + "  profile"
         )
         impl = None
@@ -175,7 +193,7 @@ class Results:
                 impl = key[0]
                 lines += [f"impl {impl}", header]
             _, op, ws, dtype, weight, bias = key
-            counts = " ".join(f"{groups[key][c]:>{max(6, len(c))}}" for c in STATUS_COLUMNS)
+            counts = " ".join(f"{groups[key][c]:>{max(6, len(c))}}" for c in DISPLAY)
             lines.append(
                 f"{op:<20} {ws:>2} {dtype:<5} {weight:<6} {bias:>4g} {counts}  {','.join(sorted(profiles[key])) or '-'}"
             )

@@ -10,11 +10,11 @@ import pytest
 import torch
 
 from pytest_normfusion import reference
-from pytest_normfusion.distributed import _digest, exact_sums
-from pytest_normfusion.inputs import make_inputs
-from pytest_normfusion.matrix import Case
-from pytest_normfusion.reduction import judge_allreduce
-from pytest_normfusion.tolerance import DEFAULT
+from pytest_normfusion.core.allreduce import _digest, exact_sums
+from pytest_normfusion.core.case import Case
+from pytest_normfusion.core.inputs import make_inputs
+from pytest_normfusion.core.judge_allreduce import judge_allreduce
+from pytest_normfusion.core.tolerance import DEFAULT
 
 TESTS = Path(__file__).parent
 
@@ -45,7 +45,7 @@ def _judge(case: Case, seed: int, make_outputs) -> list[str]:
     xs, r, w = [i.x for i in everyone], everyone[0].residual, everyone[0].weight
     y, r_out = make_outputs(xs, r, w)
     s32, s64, abs_sum = exact_sums(case, seed)
-    return judge_allreduce(case, y, r_out, s32, s64, abs_sum, w, DEFAULT).problems
+    return [p.text for p in judge_allreduce(case, y, r_out, s32, s64, abs_sum, w, DEFAULT).problems]
 
 
 def _fused_add(s: torch.Tensor, r, w, case: Case, residual_sum: str = "fp32-sum"):
@@ -210,12 +210,12 @@ def test_hung_and_dead_ranks_fail_their_case_and_the_next_one_passes(pytester: p
     result.stdout.fnmatch_lines(
         [
             f"[[]timeout] {case} [[]impl hangs-on-rank-one]",
-            f"*rank 1 timed out after {timeout} s while running pytest_normfusion.distributed.rank_job",
+            f"*rank 1 timed out after {timeout} s while running pytest_normfusion.core.allreduce.rank_job",
             "*in allreduce_rms_norm",
             f"[[]error] {case} [[]impl exits-on-rank-one]",
-            "rank 1 died with exit code 7 while running pytest_normfusion.distributed.rank_job",
+            "rank 1 died with exit code 7 while running pytest_normfusion.core.allreduce.rank_job",
             f"[[]error] {case} [[]impl segfaults-on-rank-one]",
-            "rank 1 died with exit code -11 (SIGSEGV) while running pytest_normfusion.distributed.rank_job",
+            "rank 1 died with exit code -11 (SIGSEGV) while running pytest_normfusion.core.allreduce.rank_job",
             f"[[]error] {case} [[]impl raises-on-rank-one]",
             "rank 1 failed while running *raises-on-rank-one.allreduce_rms_norm raised RuntimeError: rank 1 ran out*",
             "rank(s) 0 did not finish within 2 s after that (blocked in a collective with the failed rank?)",

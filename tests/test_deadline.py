@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from pytest_normfusion.deadline import CaseTimeout, available, deadline
+from pytest_normfusion.core.deadline import CaseTimeout, available, deadline
 
 
 def test_interrupts_a_blocking_call() -> None:

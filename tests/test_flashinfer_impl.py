@@ -9,9 +9,9 @@ import pytest
 import torch
 
 from pytest_normfusion import reference
+from pytest_normfusion.core.case import Case
 from pytest_normfusion.impls import flashinfer as fi
 from pytest_normfusion.loading import load_candidate
-from pytest_normfusion.matrix import Case
 
 needs_no_flashinfer = pytest.mark.skipif(
     importlib.util.find_spec("flashinfer") is not None and torch.cuda.is_available(),

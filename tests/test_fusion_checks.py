@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from pytest_normfusion import graphcheck, models, tracing
+from pytest_normfusion.core.fx import graphcheck, models, tracing
+from pytest_normfusion.core.tolerance import DEFAULT
 from pytest_normfusion.impls.fusion_pass import reference
 from pytest_normfusion.loading import LoadError, load_pass
-from pytest_normfusion.tolerance import DEFAULT
 
 DOCS = Path(__file__).parents[1] / "docs" / "fusion-passes.md"
 
@@ -26,7 +26,7 @@ def test_model_ids_are_unique_and_documented() -> None:
 def test_a_model_cannot_start_with_a_residual() -> None:
     with pytest.raises(ValueError, match="the first site has no residual to add"):
         models.ModelSpec(
-            "bad", "bf16", "bf16", (models.Site(residual=True),), 1e-6, models.Expectation(0, (), 1e-6), frozenset(), ""
+            "bad", "bf16", "bf16", (models.Site(residual=True),), 1e-6, models.Rewrite(0, (), 1e-6), frozenset(), ""
         )
 
 

@@ -8,9 +8,9 @@ import pytest
 import torch
 from torch._inductor.utils import run_and_get_code
 
-from pytest_normfusion import graphcheck, models, ops
+from pytest_normfusion.core.fx import graphcheck, models, ops
+from pytest_normfusion.core.tolerance import DEFAULT
 from pytest_normfusion.impls.fusion_pass import FusionPass
-from pytest_normfusion.tolerance import DEFAULT
 
 _CALL = re.compile(r"= torch\.ops\.normfusion\.(\w+)\.default\(")
 

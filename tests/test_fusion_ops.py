@@ -10,8 +10,10 @@ import textwrap
 import pytest
 import torch
 
-from pytest_normfusion import compare, ops, reference
-from pytest_normfusion.tolerance import DEFAULT
+from pytest_normfusion import reference
+from pytest_normfusion.core import judge
+from pytest_normfusion.core.fx import ops
+from pytest_normfusion.core.tolerance import DEFAULT
 
 
 def _inputs(dtype=torch.bfloat16, weight_dtype=torch.bfloat16, strided=False, seed=0):
@@ -70,7 +72,7 @@ def test_values_are_the_references(dtype, weight_dtype, strided) -> None:
     # and in fp32 the ops stay within the fp32 bound of the fp64 ideal
     ideal = reference.ideal_norm_of_sum(x.double() + residual.double(), weight, 1e-6, bias)
     y32 = ops.fused_add_rms_norm(x.float(), residual.float(), weight, 1e-6, bias)[0]
-    assert float(compare.ulps_from_ideal(y32, ideal).max()) <= DEFAULT.fp32_ulp(x.shape[-1])
+    assert float(judge.ulps_from_ideal(y32, ideal).max()) <= DEFAULT.fp32_ulp(x.shape[-1])
 
 
 def test_world_of_one_all_reduce_is_a_copy() -> None:

@@ -7,9 +7,10 @@ import json
 import pytest
 import torch
 
-from pytest_normfusion import perf, timing
+from pytest_normfusion import options
+from pytest_normfusion.core.case import Case
 from pytest_normfusion.loading import load_candidate
-from pytest_normfusion.matrix import Case
+from pytest_normfusion.perf import allreduce, benchmark, stats, sweep, timing, verdict
 
 
 def _timed(*us: float) -> timing.Timing:
@@ -20,38 +21,38 @@ CASE = Case("fused_add_rms_norm", "bf16", "bf16", 1.0, 1024, 4096, 1e-6, residua
 
 
 def test_sweep_covers_the_briefed_dimensions() -> None:
-    quick = list(perf.sweep(("fp16", "bf16", "fp32"), full=False))
+    quick = list(sweep.sweep(("fp16", "bf16", "fp32"), full=False))
     assert len(quick) == 2 * 2 * 2 * 2 * 4 * 4  # op, dtype, weight, bias, hidden, tokens
     assert {c.dtype for c in quick} == {"fp16", "bf16"}  # fp32 x is not swept
     assert {c.weight for c in quick if c.dtype == "bf16"} == {"bf16", "fp32"}
-    assert {c.hidden for c in quick} == set(perf.PERF_HIDDEN)
+    assert {c.hidden for c in quick} == set(sweep.PERF_HIDDEN)
     assert {c.tokens for c in quick} == {1, 256, 4096, 32768}
     assert all(c.residual == (c.op == "fused_add_rms_norm") for c in quick)
-    full = list(perf.sweep(("bf16",), full=True))
-    assert len(full) == 2 * 2 * 2 * 4 * len(perf.PERF_TOKENS_FULL)
+    full = list(sweep.sweep(("bf16",), full=True))
+    assert len(full) == 2 * 2 * 2 * 4 * len(sweep.PERF_TOKENS_FULL)
     assert len({c.id for c in full}) == len(full)
 
 
 def test_parse_peers_keeps_order_and_drops_repeats() -> None:
-    assert perf.parse_peers(" torch-compile, flashinfer,,torch-compile") == ["torch-compile", "flashinfer"]
-    assert perf.parse_peers("") == []
+    assert options.parse_list(" torch-compile, flashinfer,,torch-compile") == ("torch-compile", "flashinfer")
+    assert options.parse_list("") == ()
 
 
 @pytest.mark.parametrize("bad", ["0", "-1", "fast", "nan"])
 def test_min_speedup_must_be_a_positive_number(bad: str) -> None:
-    with pytest.raises(ValueError, match="positive number"):
-        perf.parse_min_speedup(bad)
-    assert perf.parse_min_speedup("1.25") == 1.25
+    with pytest.raises(pytest.UsageError, match="positive number"):
+        options.parse_min_speedup(bad)
+    assert options.parse_min_speedup("1.25") == 1.25
 
 
 def test_case_bytes_counts_each_stream_once() -> None:
-    assert perf.case_bytes(CASE) == 4 * 1024 * 4096 * 2 + 4096 * 2
+    assert verdict.case_bytes(CASE) == 4 * 1024 * 4096 * 2 + 4096 * 2
     plain = Case("rms_norm", "fp16", "fp32", 0.0, 1, 8192, 1e-6)
-    assert perf.case_bytes(plain) == 2 * 8192 * 2 + 8192 * 4
+    assert verdict.case_bytes(plain) == 2 * 8192 * 2 + 8192 * 4
 
 
 def test_verdict_names_both_timings_and_the_ratio() -> None:
-    result = perf.Comparison(
+    result = verdict.Comparison(
         timing=_timed(10.0, 12.0, 11.0),
         rivals={"reference": _timed(40.0), "torch-compile": _timed(10.0)},
         declined={"flashinfer": "fp32 weight"},
@@ -64,10 +65,10 @@ def test_verdict_names_both_timings_and_the_ratio() -> None:
     ]
     metrics = result.metrics(CASE, copy_gbps=3000.0)
     assert metrics["us"] == pytest.approx(11.0)
-    assert metrics["gbps"] == pytest.approx(perf.case_bytes(CASE) / 11e-6 / 1e9)
+    assert metrics["gbps"] == pytest.approx(verdict.case_bytes(CASE) / 11e-6 / 1e9)
     assert metrics["reference_us"] == pytest.approx(40.0)
     assert metrics["flashinfer_declined"] == "fp32 weight"
-    lenient = perf.Comparison(result.timing, result.rivals, {}, min_speedup=0.9)
+    lenient = verdict.Comparison(result.timing, result.rivals, {}, min_speedup=0.9)
     assert lenient.problems("triton") == []
 
 
@@ -81,7 +82,7 @@ def test_a_gap_inside_the_medians_intervals_is_a_tie_and_passes() -> None:
     """Two kernels at the same roofline: 0.2 % apart with 0.5 % spread over 15 repeats."""
     mine = _timed(*(721.4 * (1 + d) for d in _spread(0.005)))
     rival = _timed(*(720.0 * (1 + d) for d in _spread(0.005)))
-    result = perf.Comparison(mine, {"flashinfer": rival}, {}, min_speedup=1.0)
+    result = verdict.Comparison(mine, {"flashinfer": rival}, {}, min_speedup=1.0)
     assert result.speedups()["flashinfer"] < 1.0
     assert result.short_of() == {"flashinfer": False} and result.problems("triton") == []
     assert "within the medians' 95% intervals" in result.metrics(CASE, 3000.0)["tie_with_flashinfer"]
@@ -91,7 +92,7 @@ def test_a_gap_beyond_the_medians_intervals_fails_even_when_small() -> None:
     """1 % slower with 0.1 % spread: a real gap, however small the ratio's shortfall."""
     mine = _timed(*(727.0 * (1 + d) for d in _spread(0.001)))
     rival = _timed(*(720.0 * (1 + d) for d in _spread(0.001)))
-    result = perf.Comparison(mine, {"flashinfer": rival}, {}, min_speedup=1.0)
+    result = verdict.Comparison(mine, {"flashinfer": rival}, {}, min_speedup=1.0)
     assert result.short_of() == {"flashinfer": True}
     [problem] = result.problems("triton")
     assert problem.startswith("triton 727.00 us vs flashinfer 720.00 us: speedup 0.990x < 1.00x")
@@ -99,8 +100,8 @@ def test_a_gap_beyond_the_medians_intervals_fails_even_when_small() -> None:
 
 
 def test_median_interval_is_the_box_plot_notch() -> None:
-    summary = timing.summarize([1.0, 2.0, 3.0, 4.0, 5.0])
-    low, high = perf.median_interval(summary)
+    summary = stats.summarize([1.0, 2.0, 3.0, 4.0, 5.0])
+    low, high = stats.median_interval(summary)
     assert (low, high) == pytest.approx((3.0 - 1.57 * 2.0 / 5**0.5, 3.0 + 1.57 * 2.0 / 5**0.5))
 
 
@@ -124,13 +125,13 @@ def test_compare_alternates_candidate_and_rivals_and_records_broken_ones(monkeyp
             raise RuntimeError("no kernel for sm_90\nmore detail")
         return Logged(candidate.name)
 
-    monkeypatch.setattr(perf, "prepare", prepare)
+    monkeypatch.setattr(sweep, "prepare", prepare)
     monkeypatch.setattr(torch.cuda, "synchronize", lambda: None)
     broken = load_candidate("tests.broken:Raises")
-    monkeypatch.setattr(perf, "peer", lambda spec: broken if spec == "raises" else load_candidate(spec))
+    monkeypatch.setattr(sweep, "cached_candidate", lambda spec: broken if spec == "raises" else load_candidate(spec))
     candidate = load_candidate("triton")
     case = Case("rms_norm", "bf16", "bf16", 1.0, 1024, 4096, 1e-6)
-    result = perf.compare(candidate, case, ["torch-compile", "raises"], "cuda", 0, 1.0)
+    result = sweep.time_against(candidate, case, ["torch-compile", "raises"], "cuda", 0, 1.0)
     assert log == ["triton", "reference", "torch-compile"] * timing.REPEATS
     assert result.speedups() == pytest.approx({"reference": 4.0, "torch-compile": 1.5})
     assert result.declined == {"raises": "raised RuntimeError: no kernel for sm_90"}
@@ -160,20 +161,20 @@ class _FakeBenchmark:
 def test_samples_become_pytest_benchmark_rounds() -> None:
     bench = _FakeBenchmark()
     timed = _timed(2.0, 3.0)
-    perf.store_in_benchmark(bench, timed, {"us": 2.5})
+    benchmark.store_in_benchmark(bench, timed, {"us": 2.5})
     assert bench.rounds == timed.samples
     assert bench.extra_info == {"us": 2.5, "samples_s": timed.samples}
     assert bench._mode
 
 
 _BENCHMARKED_TEST = """
-from pytest_normfusion import perf, timing
+from pytest_normfusion.perf import benchmark as bridge, timing
 
 def test_timed(request):
-    benchmark = perf.benchmark_fixture(request)
+    benchmark = bridge.benchmark_fixture(request)
     assert benchmark is not None
     benchmark.group = "rms_norm-bf16-H4096"
-    perf.store_in_benchmark(benchmark, timing.Timing([2e-6, 3e-6, 4e-6], "cuda-graph", 2, 64), {"us": 3.0})
+    bridge.store_in_benchmark(benchmark, timing.Timing([2e-6, 3e-6, 4e-6], "cuda-graph", 2, 64), {"us": 3.0})
 """
 
 
@@ -197,10 +198,10 @@ def test_no_benchmark_fixture_when_benchmarks_are_skipped(pytester: pytest.Pytes
     pytest.importorskip("pytest_benchmark")
     pytester.makepyfile(
         test_skipped="""
-from pytest_normfusion import perf
+from pytest_normfusion.perf import benchmark
 
 def test_none(request):
-    assert perf.benchmark_fixture(request) is None
+    assert benchmark.benchmark_fixture(request) is None
 """
     )
     assert pytester.runpytest_subprocess("-p", "no:cacheprovider", "--benchmark-skip").ret == 0
@@ -228,34 +229,62 @@ def test_perf_marker_is_registered(pytester: pytest.Pytester) -> None:
 
 
 def test_allreduce_sweep_needs_two_ranks() -> None:
-    cases = list(perf.allreduce_sweep(("bf16", "fp32"), (1, 2, 4), full=False))
+    cases = list(allreduce.sweep(("bf16", "fp32"), (1, 2, 4), full=False))
     assert {c.world_size for c in cases} == {2, 4}
     assert {c.dtype for c in cases} == {"bf16"}
     assert all(c.residual and c.weight == c.dtype and c.op == "allreduce_rms_norm" for c in cases)
-    assert len(cases) == 2 * 2 * len(perf.PERF_AR_HIDDEN) * len(perf.PERF_AR_TOKENS_QUICK)
-    assert list(perf.allreduce_sweep(("bf16",), (1,), full=True)) == []
+    assert len(cases) == 2 * 2 * len(allreduce.PERF_AR_HIDDEN) * len(allreduce.PERF_AR_TOKENS_QUICK)
+    assert list(allreduce.sweep(("bf16",), (1,), full=True)) == []
 
 
 def test_unfused_side_uses_the_candidates_own_fused_add_when_it_takes_the_case() -> None:
     case = Case("allreduce_rms_norm", "bf16", "bf16", 0.0, 16, 4096, 1e-6, residual=True, world_size=2)
     reference = load_candidate("reference")
     fallback = load_candidate("torch-compile")
-    assert perf.unfused_norm(reference, case, fallback) is reference
+    assert allreduce.unfused_norm(reference, case, fallback) is reference
     flashinfer = load_candidate("flashinfer")  # declines everything without CUDA
-    assert perf.unfused_norm(flashinfer, case, fallback) is (
+    assert allreduce.unfused_norm(flashinfer, case, fallback) is (
         flashinfer if flashinfer.declines(case) is None else fallback
     )
 
 
+def _summary(us: float, iqr_us: float = 0.0) -> dict[str, float]:
+    return {"median": us * 1e-6, "low": us * 1e-6, "high": us * 1e-6, "iqr": iqr_us * 1e-6, "n": 15}
+
+
 def test_allreduce_verdict_takes_the_slowest_rank_of_each_side() -> None:
     ranks = [
-        {"fused_us": 4.0, "unfused_us": 9.0, "fused_mode": "cuda-graph", "unfused_mode": "cuda-graph", "notes": []},
-        {"fused_us": 5.0, "unfused_us": 8.0, "fused_mode": "cuda-graph", "unfused_mode": "cuda-graph", "notes": []},
+        {
+            "fused": _summary(4.0),
+            "unfused": _summary(9.0),
+            "fused_mode": "cuda-graph",
+            "unfused_mode": "cuda-graph",
+            "notes": [],
+        },
+        {
+            "fused": _summary(5.0),
+            "unfused": _summary(8.0),
+            "fused_mode": "cuda-graph",
+            "unfused_mode": "cuda-graph",
+            "notes": [],
+        },
     ]
     for r in ranks:
         r["unfused_norm"] = "flashinfer"
-    problems, metrics = perf.allreduce_verdict("flashinfer", ranks, 1.0)
+    problems, metrics = verdict.allreduce_verdict("flashinfer", ranks, 1.0)
     assert problems == [] and metrics["us"] == 5.0 and metrics["unfused_us"] == 9.0
     assert metrics["speedup_vs_unfused"] == pytest.approx(1.8)
-    problems, _ = perf.allreduce_verdict("flashinfer", ranks, 2.0)
-    assert problems == ["flashinfer fused 5.00 us vs all_reduce + flashinfer 9.00 us: speedup 1.80x < 2.00x"]
+    problems, _ = verdict.allreduce_verdict("flashinfer", ranks, 2.0)
+    assert problems == [
+        "flashinfer fused 5.00 us vs all_reduce + flashinfer 9.00 us: speedup 1.80x < 2.00x beyond the medians' 95% intervals"
+    ]
+
+
+def test_allreduce_verdict_counts_a_near_tie_as_a_tie() -> None:
+    """One tie rule for both verdicts: a fused side 1% short with 5% spread is a tie, recorded as one."""
+    ranks = [
+        {"fused": _summary(10.1, 0.5), "unfused": _summary(10.0, 0.5), "fused_mode": "cuda-graph",
+         "unfused_mode": "cuda-graph", "notes": [], "unfused_norm": "flashinfer"},
+    ]  # fmt: skip
+    problems, metrics = verdict.allreduce_verdict("flashinfer", ranks, 1.0)
+    assert problems == [] and "tie_with_unfused" in metrics

@@ -18,7 +18,12 @@ JOBS = """
 import ctypes, os, time
 import torch
 import torch.distributed as dist
-from pytest_normfusion.pool import RankFailure, pool_stats, run_on_ranks
+from pytest_normfusion.harness import NormfusionSession
+from pytest_normfusion.pool import RankFailure, run_on_ranks
+
+
+def pool_stats(config, world_size):
+    return NormfusionSession.of(config).ranks.stats_of(world_size)
 
 
 def rank_sum(ctx, payload):

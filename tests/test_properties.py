@@ -54,7 +54,7 @@ def test_shrinks_reports_blob_and_reruns_identically(run_suite) -> None:
     assert failed["shape"][0] == 1  # shrunk to a single row
     text = failure_text(run.result.stdout.str())
     for expected in ("shrunk to: rms_norm(x=Tensor[1, ", "y conforms to no allowed profile", "Failing test case: one(",
-                     "@reproduce_failure(", "(derived from --normfusion-seed=0), profile ci"):  # fmt: skip
+                     "@reproduce_failure(", "(derived from --normfusion-seed=0), budget ci"):  # fmt: skip
         assert expected in text
     line = text.splitlines()[-1].removeprefix("rerun: ")
     assert line == failed["repro"]

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from pytest_normfusion import certificate, regressions, report
+from pytest_normfusion import report
+from pytest_normfusion.certificate import document, markdown, record, regressions
 
 SMALL = Path(__file__).parent / "data" / "certificate-small.json"  # 2 impls x 2 cases, one impl failing
 CASES = "--normfusion-case=rms_norm-*-w_none-bias0-T33xH67-eps1e-05-*-normal"  # 3 dtypes x 2 layouts
@@ -41,13 +42,13 @@ def test_certificate_records_run_and_tolerances(run_suite) -> None:
         "--normfusion-impl=reference", "--normfusion-case=rms_norm-fp16-w_fp16-bias0-T3xH8-*-contiguous-normal"
     )
     doc = run.certificate
-    assert doc["schema"] == certificate.SCHEMA and doc["schema_version"] == certificate.SCHEMA_VERSION
+    assert doc["schema"] == document.SCHEMA and doc["schema_version"] == document.SCHEMA_VERSION
     assert doc["environment"]["versions"]["torch"] and doc["environment"]["device"]["type"] == "cpu"
     assert doc["run"]["seed"] == 0 and "--normfusion-impl=reference" in doc["run"]["command"]
     assert doc["impls"][0]["name"] == "reference" and "rms_norm" in doc["impls"][0]["ops"]
     assert set(doc["tolerances"]["table"]) >= {"mismatch_fraction", "half_ulp"}
     for case in doc["cases"]:
-        assert set(case) >= {*certificate.ERROR_KEYS, *certificate.TIMING_KEYS, "shape", "world_size", "repro"}
+        assert set(case) >= {*record.ERROR_KEYS, *record.TIMING_KEYS, "shape", "world_size", "repro"}
         assert case["us"] is None and case["speedups"] == {} and case["shape"] == [3, 8]
         assert case["check"] == "norm"
         assert case["status"] == "passed" and case["profile"] in ("fp32", "input-dtype")
@@ -60,7 +61,7 @@ def test_markdown_from_json_alone(tmp_path: Path) -> None:
     path.write_text(SMALL.read_text())
     assert report.main([str(path), "--no-plot"]) == 0
     md = path.with_suffix(".md").read_text()
-    assert md == report.render(certificate.load(path))
+    assert md == markdown.render(document.load(path))
     assert "| norm | rms_norm | bf16 | bf16 | 1 | False | 1 | 2/2 |" in md
     assert "| norm | rms_norm | bf16 | bf16 | 1 | False | 1 | 0/2 | 2 |" in md
     assert "`rounded-one-plus-w-rms_norm-bf16-w_bf16-bias1-T7xH5120-eps1e-05-strided-normal` **failed**" in md
@@ -69,9 +70,9 @@ def test_markdown_from_json_alone(tmp_path: Path) -> None:
 
 
 def test_markdown_perf_table_when_timed() -> None:
-    doc = certificate.load(SMALL)
+    doc = document.load(SMALL)
     doc["cases"][0].update(us=12.5, gbps=1800.0, speedups={"torch-compile": 1.05, "flashinfer": 0.9})
-    md = report.render(doc)
+    md = markdown.render(doc)
     assert "## Performance" in md and "| 12.5 | 1800 | - | flashinfer 0.90x, torch-compile 1.05x |" in md
 
 
@@ -85,22 +86,22 @@ def test_cli_rerenders_via_python_m(pytester: pytest.Pytester) -> None:
 
 @pytest.mark.skipif(importlib.util.find_spec("matplotlib") is None, reason="matplotlib not installed (extra 'report')")
 def test_plot(tmp_path: Path) -> None:
-    assert report.plot(certificate.load(SMALL), tmp_path / "cert.png")
+    assert markdown.plot(document.load(SMALL), tmp_path / "cert.png")
     assert (tmp_path / "cert.png").read_bytes()[:4] == b"\x89PNG"
 
 
 def test_load_rejects_other_json(tmp_path: Path) -> None:
     path = tmp_path / "other.json"
     path.write_text(json.dumps({"machine_info": {}}))
-    with pytest.raises(certificate.CertificateError, match="not a pytest-normfusion certificate"):
-        certificate.load(path)
-    path.write_text(json.dumps({"schema": certificate.SCHEMA, "schema_version": certificate.SCHEMA_VERSION + 1}))
-    with pytest.raises(certificate.CertificateError, match="newer than this reader"):
-        certificate.load(path)
+    with pytest.raises(document.CertificateError, match="not a pytest-normfusion certificate"):
+        document.load(path)
+    path.write_text(json.dumps({"schema": document.SCHEMA, "schema_version": document.SCHEMA_VERSION + 1}))
+    with pytest.raises(document.CertificateError, match="newer than this reader"):
+        document.load(path)
 
 
 def _pair() -> tuple[dict, dict]:
-    old = certificate.load(SMALL)
+    old = document.load(SMALL)
     return old, copy.deepcopy(old)
 
 
@@ -145,12 +146,12 @@ def test_compare_cli_exit_status_and_device_warning(tmp_path: Path, capsys: pyte
     paths = []
     for name, doc in (("old", old), ("new", new)):
         paths.append(tmp_path / f"{name}.json")
-        certificate.write(doc, paths[-1])
+        document.write(doc, paths[-1])
     assert report.main(["compare", *map(str, paths)]) == 0
     out, err = capsys.readouterr()
     assert "warning: device differs" in err and "0 regression(s) in 4 case(s)" in out
     new["cases"][0]["status"] = "timeout"
-    certificate.write(new, paths[1])
+    document.write(new, paths[1])
     assert report.main(["compare", *map(str, paths)]) == 1
     out, _ = capsys.readouterr()
     assert (

@@ -5,43 +5,43 @@ from __future__ import annotations
 import pytest
 import torch
 
-from pytest_normfusion import timing
+from pytest_normfusion.perf import stats, timing
 
 
 def test_quantiles_interpolate_linearly_like_numpy() -> None:
     samples = [4.0, 1.0, 3.0, 2.0]
-    assert timing.quantile(samples, 0.0) == 1.0
-    assert timing.quantile(samples, 1.0) == 4.0
-    assert timing.quantile(samples, 0.5) == 2.5
-    assert timing.quantile(samples, 0.25) == 1.75
-    assert timing.quantile(samples, 0.75) == 3.25
-    assert timing.median([7.0]) == 7.0
-    assert timing.median([3.0, 1.0, 2.0]) == 2.0
+    assert stats.quantile(samples, 0.0) == 1.0
+    assert stats.quantile(samples, 1.0) == 4.0
+    assert stats.quantile(samples, 0.5) == 2.5
+    assert stats.quantile(samples, 0.25) == 1.75
+    assert stats.quantile(samples, 0.75) == 3.25
+    assert stats.median([7.0]) == 7.0
+    assert stats.median([3.0, 1.0, 2.0]) == 2.0
 
 
 def test_quantile_rejects_nothing_and_bad_q() -> None:
     with pytest.raises(ValueError, match="no samples"):
-        timing.quantile([], 0.5)
+        stats.quantile([], 0.5)
     with pytest.raises(ValueError, match="outside"):
-        timing.quantile([1.0], 1.5)
+        stats.quantile([1.0], 1.5)
 
 
 def test_summary_of_samples() -> None:
-    s = timing.summarize([5.0, 1.0, 9.0, 3.0, 7.0])
-    assert s == timing.Summary(median=5.0, low=1.0, high=9.0, iqr=4.0, n=5)
+    s = stats.summarize([5.0, 1.0, 9.0, 3.0, 7.0])
+    assert s == stats.Summary(median=5.0, low=1.0, high=9.0, iqr=4.0, n=5)
 
 
 def test_norm_bytes_counts_each_stream_once() -> None:
     # bf16 4096 x 4096: x read, y written, fp32 weight read once
-    assert timing.norm_bytes(4096, 4096, 2, 4, residual=False) == 2 * 4096 * 4096 * 2 + 4096 * 4
+    assert stats.norm_bytes(4096, 4096, 2, 4, residual=False) == 2 * 4096 * 4096 * 2 + 4096 * 4
     # with residual: x, r read; y, r_out written; no weight
-    assert timing.norm_bytes(1, 8192, 2, 0, residual=True) == 4 * 8192 * 2
+    assert stats.norm_bytes(1, 8192, 2, 0, residual=True) == 4 * 8192 * 2
 
 
 def test_gbps_is_decimal_and_refuses_zero_time() -> None:
-    assert timing.gbps(3e9, 1.5) == 2.0
+    assert stats.gbps(3e9, 1.5) == 2.0
     with pytest.raises(ValueError, match="non-positive"):
-        timing.gbps(1.0, 0.0)
+        stats.gbps(1.0, 0.0)
 
 
 @pytest.mark.parametrize(
@@ -77,16 +77,11 @@ def test_eager_timing_carries_its_note() -> None:
     assert t.record()["timing_note"] == "eager: capture failed"
 
 
-def test_environment_on_cpu_names_versions() -> None:
-    env = timing.environment("cpu")
-    assert env["device"] == "cpu" and env["torch"] == torch.__version__
-
-
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="CUDA events and graphs need a CUDA device")
-def test_time_calls_on_gpu_measures_a_copy() -> None:
+def test_sampling_on_gpu_measures_a_copy() -> None:
     src = torch.ones(1 << 22, device="cuda")
     dst = torch.empty_like(src)
-    t = timing.time_calls([lambda: dst.copy_(src)], repeats=3)
+    (t,) = timing.sample_interleaved([timing.prepare([lambda: dst.copy_(src)])], repeats=3)
     assert t.mode == "cuda-graph" and len(t.samples) == 3 and min(t.samples) > 0
 
 

@@ -7,10 +7,12 @@ import math
 import pytest
 import torch
 
-from pytest_normfusion import compare, reference
-from pytest_normfusion.inputs import STRIDE_PAD, make_inputs
-from pytest_normfusion.matrix import Case, parse_dtypes
-from pytest_normfusion.tolerance import DEFAULT, Tolerances
+from pytest_normfusion import reference
+from pytest_normfusion.core import judge
+from pytest_normfusion.core.case import STRIDE_PAD, Case
+from pytest_normfusion.core.inputs import make_inputs
+from pytest_normfusion.core.matrix import parse_dtypes
+from pytest_normfusion.core.tolerance import DEFAULT, Tolerances
 
 BF16_ONE_UP = 1 + 2**-7  # the bf16 value after 1.0
 
@@ -18,17 +20,17 @@ BF16_ONE_UP = 1 + 2**-7  # the bf16 value after 1.0
 def test_ulp_distance_counts_representable_values():
     a = torch.tensor([1.0, 0.0, 1.0, -1.0], dtype=torch.bfloat16)
     b = torch.tensor([BF16_ONE_UP, -0.0, -1.0, -BF16_ONE_UP], dtype=torch.bfloat16)
-    assert compare.ulp_distance(a, b).tolist() == [1, 0, 2 * 0x3F80, 1]
+    assert judge.ulp_distance(a, b).tolist() == [1, 0, 2 * 0x3F80, 1]
     f = torch.tensor([1.0], dtype=torch.float32)
-    assert compare.ulp_distance(f, torch.nextafter(f, torch.tensor([2.0]))).tolist() == [1]
+    assert judge.ulp_distance(f, torch.nextafter(f, torch.tensor([2.0]))).tolist() == [1]
 
 
 def test_ulps_from_ideal_uses_the_ideals_binade():
     ideal = torch.tensor([1.0, 1.0, 2.0**-20], dtype=torch.float64)
     got = torch.tensor([BF16_ONE_UP, 1.0 - 2**-8, 2.0**-20], dtype=torch.bfloat16)
-    assert compare.ulps_from_ideal(got, ideal).tolist() == [1.0, 0.5, 0.0]
+    assert judge.ulps_from_ideal(got, ideal).tolist() == [1.0, 0.5, 0.0]
     fp16_subnormal_step = torch.tensor([2.0**-24], dtype=torch.float16)
-    assert compare.ulps_from_ideal(fp16_subnormal_step, torch.tensor([0.0], dtype=torch.float64)).tolist() == [1.0]
+    assert judge.ulps_from_ideal(fp16_subnormal_step, torch.tensor([0.0], dtype=torch.float64)).tolist() == [1.0]
 
 
 def test_eps_sits_inside_the_square_root():
@@ -52,7 +54,7 @@ def test_reference_bf16_is_correctly_rounded_fp64_ideal():
     w = torch.randn(1024, generator=gen)
     y = reference.rms_norm(x, w, 1e-6, 1.0)
     ideal = reference.ideal_norm_of_sum(x, w, 1e-6, 1.0)
-    assert compare.ulps_from_ideal(y, ideal).max().item() <= 0.501
+    assert judge.ulps_from_ideal(y, ideal).max().item() <= 0.501
 
 
 def test_fused_add_normalises_the_unrounded_sum_and_returns_the_rounded_one():
@@ -76,23 +78,27 @@ def test_judge_allows_one_ulp_in_few_elements_and_no_more():
     inputs = make_inputs(case, seed=5)
     s32, s64 = inputs.x.float(), inputs.x.double()
     y = reference.rms_norm(inputs.x, inputs.weight, case.eps)
-    assert compare.judge(case, y, s32, s64, inputs.weight, DEFAULT).profile == "fp32"
+    assert judge.judge(case, y, s32, s64, inputs.weight, DEFAULT).profile == "fp32"
     flat = y.flatten().clone()
     flat.view(torch.int16)[:2] += 1  # 1 ulp away from zero in 2 of 2048 elements: allowed
-    assert compare.judge(case, flat.view_as(y), s32, s64, inputs.weight, DEFAULT).passed
+    assert judge.judge(case, flat.view_as(y), s32, s64, inputs.weight, DEFAULT).passed
     flat.view(torch.int16)[2] += 1
-    verdict = compare.judge(case, flat.view_as(y), s32, s64, inputs.weight, DEFAULT)
-    assert not verdict.passed and "profile fp32 " in verdict.problems[0] and "3 / 2048 differ" in verdict.problems[0]
+    verdict = judge.judge(case, flat.view_as(y), s32, s64, inputs.weight, DEFAULT)
+    assert (
+        not verdict.passed
+        and "profile fp32 " in verdict.problems[0].text
+        and "3 / 2048 differ" in verdict.problems[0].text
+    )
     flat.view(torch.int16)[1:3] += torch.tensor([-1, 1], dtype=torch.int16)  # 2 differ, one by 2 ulp
-    verdict = compare.judge(case, flat.view_as(y), s32, s64, inputs.weight, DEFAULT)
-    assert not verdict.passed and "2 / 2048 differ (0.0977%), max 2 ulp" in verdict.problems[0]
+    verdict = judge.judge(case, flat.view_as(y), s32, s64, inputs.weight, DEFAULT)
+    assert not verdict.passed and "2 / 2048 differ (0.0977%), max 2 ulp" in verdict.problems[0].text
     flat[5] = float("nan")
-    assert "NaN/Inf" in compare.judge(case, flat.view_as(y), s32, s64, inputs.weight, DEFAULT).problems[0]
+    assert "NaN/Inf" in judge.judge(case, flat.view_as(y), s32, s64, inputs.weight, DEFAULT).problems[0].text
 
 
 def test_input_dtype_profile_is_allowed_only_for_same_dtype_weight_without_bias():
     allowed = {
-        c: {p.name for p, why in compare.profiles(c) if why is None}
+        c: {p.name for p, why in judge.profiles(c) if why is None}
         for c in (
             _bf16_case(),
             _bf16_case(weight="fp32"),

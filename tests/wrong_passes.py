@@ -6,7 +6,7 @@ import operator
 
 import torch
 
-from pytest_normfusion import ops
+from pytest_normfusion import api as ops
 from pytest_normfusion.impls.fusion_pass import ReferencePass
 
 

@@ -10,18 +10,15 @@ The table ``MODELS`` lists every model with its expectation as data.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 
 import torch
 
-from pytest_normfusion import ops
-from pytest_normfusion.loading import PASS_PATTERNS
+from pytest_normfusion.core.case import TORCH_DTYPE_NAMES
+from pytest_normfusion.core.fx import PATTERNS, ops
+from pytest_normfusion.core.inputs import generator, weight_values
 
-PATTERNS = PASS_PATTERNS
 SCALES = ("plain", "none", "gemma-float", "gemma")
 TOKENS, HIDDEN = 5, 64
-
-_DTYPES = {"fp16": torch.float16, "bf16": torch.bfloat16, "fp32": torch.float32}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -37,7 +34,7 @@ class Site:
 
 
 @dataclasses.dataclass(frozen=True)
-class Expectation:
+class Rewrite:
     """What a correct pass leaves: fused nodes, their weight_bias in graph order, their eps."""
 
     fused: int  # fused nodes every correct pass produces
@@ -62,7 +59,7 @@ class ModelSpec:
     weight: str  # weight storage dtype
     sites: tuple[Site, ...]
     eps: float
-    expect: Expectation
+    expect: Rewrite
     patterns: frozenset[str]  # the fusion patterns it exercises (a pass's claims must cover them)
     why: str  # what the model is there to catch
 
@@ -78,11 +75,11 @@ class ModelSpec:
 
     @property
     def torch_dtype(self) -> torch.dtype:
-        return _DTYPES[self.dtype]
+        return getattr(torch, TORCH_DTYPE_NAMES[self.dtype])
 
     @property
     def weight_torch_dtype(self) -> torch.dtype:
-        return _DTYPES[self.weight]
+        return getattr(torch, TORCH_DTYPE_NAMES[self.weight])
 
 
 def _chain(n: int, **first_and_rest: object) -> tuple[Site, ...]:
@@ -94,8 +91,8 @@ def _plain(n: int, **kw: object) -> tuple[Site, ...]:
     return tuple(Site(residual=False, **kw) for _ in range(n))
 
 
-def _expect(fused: int, bias: float, eps: float, optional: int = 0) -> Expectation:
-    return Expectation(fused, (bias,) * (fused + optional), eps, optional)
+def _expect(fused: int, bias: float, eps: float, optional: int = 0) -> Rewrite:
+    return Rewrite(fused, (bias,) * (fused + optional), eps, optional)
 
 
 _P, _R, _G = frozenset({"plain"}), frozenset({"plain", "residual"}), frozenset({"gemma"})
@@ -137,22 +134,16 @@ def model_spec(model_id: str) -> ModelSpec:
     raise KeyError(f"no test model {model_id!r}; known: {', '.join(m.id for m in MODELS)}")
 
 
-def _generator(seed: int, what: str, rank: int) -> torch.Generator:
-    digest = hashlib.sha256(f"{seed}:{what}:{rank}".encode()).digest()
-    return torch.Generator().manual_seed(int.from_bytes(digest[:8], "little") >> 1)
-
-
 class NormChain(torch.nn.Module):
     """The model of a ModelSpec; weights shared by all ranks, ``proj`` and inputs per rank."""
 
     def __init__(self, spec: ModelSpec, group_name: str, seed: int, rank: int) -> None:
         super().__init__()
         self.spec, self.group_name = spec, group_name
-        shared, own = _generator(seed, spec.id, -1), _generator(seed, spec.id, rank)
+        shared, own = generator(seed, spec.id, -1), generator(seed, spec.id, rank)
         weights = []
         for site in spec.sites:
-            w = torch.randn(HIDDEN, generator=shared)
-            w = w * 0.3 if site.scale.startswith("gemma") else 1.0 + 0.1 * w
+            w = weight_values(HIDDEN, 1.0 if site.scale.startswith("gemma") else 0.0, shared)
             weights.append(torch.nn.Parameter(w.to(spec.weight_torch_dtype), requires_grad=False))
         self.weights = torch.nn.ParameterList(weights)
         projs = [torch.randn(HIDDEN, HIDDEN, generator=own) / HIDDEN**0.5 for _ in spec.sites[1:]]

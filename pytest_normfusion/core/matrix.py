@@ -1,4 +1,4 @@
-"""The case matrix: a frozen ``Case`` per test, commented tables, stable ids.
+"""The case matrix: commented tables of shapes, layouts and magnitudes, and the generators of ``Case``s.
 
 No torch import here: the plugin builds the matrix before any candidate loads.
 Every table is a tuple, so the order (and so xdist's collection) is the same in
@@ -7,13 +7,11 @@ every process.
 
 from __future__ import annotations
 
-import dataclasses
 import itertools
 from collections.abc import Iterable, Iterator
 
-OPS = ("rms_norm", "fused_add_rms_norm", "allreduce_rms_norm")
-SINGLE_DEVICE_OPS = OPS[:2]
-DTYPES = ("fp16", "bf16", "fp32")
+from pytest_normfusion.core.case import DTYPES, LAYOUTS, MAGNITUDES, SINGLE_DEVICE_OPS, Case
+
 EPSILONS = (1e-5, 1e-6)
 WEIGHT_BIASES = (0.0, 1.0)
 
@@ -41,14 +39,6 @@ FULL_SHAPES = (
     (4096, 4096),
     (4099, 2048),
 )
-# How the rows lie in memory: packed, or a slice of a wider tensor (row stride
-# larger than H, the rows not 16-byte aligned past the first).
-LAYOUTS = ("contiguous", "strided")
-# Input magnitudes: "normal" N(0,1); "tiny" ~1e-4, where eps dominates
-# mean(x^2); "outlier" rows and channels of 100-3000 like LLM activations,
-# whose squares overflow fp16 (65504) unless the statistics are in fp32.
-MAGNITUDES = ("normal", "tiny", "outlier")
-
 # World sizes an all-reduce case may name (--normfusion-case selects from all of them).
 WORLD_SIZES = (1, 2, 4, 8)
 # All-reduce rows: (tokens, hidden, layout, magnitude, eps). Each rank builds and
@@ -61,75 +51,6 @@ ALLREDUCE_QUICK_ROWS = (
 )
 # The full matrix: more shapes, every layout and magnitude.
 ALLREDUCE_FULL_SHAPES = ((1, 1), (1, 4096), (7, 67), (33, 5125), (300, 1031), (1024, 4096))
-
-_DTYPE_NAMES = {"fp16": "float16", "bf16": "bfloat16", "fp32": "float32"}
-
-
-@dataclasses.dataclass(frozen=True, order=True)
-class Case:
-    """One conformance case; ``id`` is its name everywhere (ids, repro lines, seeds)."""
-
-    op: str  # one of OPS
-    dtype: str  # x, residual and output dtype: fp16 | bf16 | fp32
-    weight: str  # weight dtype (fp16 | bf16 | fp32) or "none" for no scale
-    weight_bias: float  # 0.0 plain, 1.0 Gemma (1 + w)
-    tokens: int  # rows, T
-    hidden: int  # normalised dimension, H
-    eps: float
-    layout: str = "contiguous"  # one of LAYOUTS
-    magnitude: str = "normal"  # one of MAGNITUDES
-    residual: bool = False  # fused_add always; allreduce optionally
-    world_size: int = 1
-
-    def __post_init__(self) -> None:
-        if self.op not in OPS:
-            raise ValueError(f"Case has unknown op {self.op!r}; expected one of {OPS}")
-        if self.weight == "none" and self.weight_bias != 0.0:
-            raise ValueError(f"Case {self.op}: weight_bias needs a weight")
-        if self.op == "fused_add_rms_norm" and not self.residual:
-            raise ValueError("Case fused_add_rms_norm always has a residual")
-
-    @property
-    def id(self) -> str:
-        """Readable and stable: ``rms_norm-bf16-w_fp32-bias1-T83xH5125-eps1e-06-strided-outlier``."""
-        parts = [
-            self.op,
-            self.dtype,
-            f"w_{self.weight}",
-            f"bias{self.weight_bias:g}",
-            f"T{self.tokens}xH{self.hidden}",
-            f"eps{self.eps:.0e}",
-            self.layout,
-            self.magnitude,
-        ]
-        if self.op == "allreduce_rms_norm":
-            parts.insert(1, f"ws{self.world_size}")
-            parts.append("residual" if self.residual else "no_residual")
-        return "-".join(parts)
-
-    @property
-    def torch_dtype(self):  # -> torch.dtype, imported lazily
-        import torch
-
-        return getattr(torch, _DTYPE_NAMES[self.dtype])
-
-    @property
-    def weight_torch_dtype(self):  # -> torch.dtype | None
-        import torch
-
-        return None if self.weight == "none" else getattr(torch, _DTYPE_NAMES[self.weight])
-
-    @property
-    def mixed_weight(self) -> bool:
-        """True when the weight is stored in another dtype than x (bf16 x, fp32 w)."""
-        return self.weight not in ("none", self.dtype)
-
-    def summary(self) -> str:
-        return (
-            f"{self.op}(x=Tensor[{self.tokens}, {self.hidden}, {self.dtype}, {self.layout}, "
-            f"{self.magnitude}], weight={self.weight}, eps={self.eps:g}, "
-            f"weight_bias={self.weight_bias:g}, residual={self.residual}, world_size={self.world_size})"
-        )
 
 
 def weight_options(dtype: str) -> tuple[tuple[str, float], ...]:

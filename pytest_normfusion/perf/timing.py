@@ -1,8 +1,7 @@
 """GPU timing: CUDA events around CUDA-graph replays over rotating input sets.
 
-The statistics are pure functions over lists of floats (unit-tested exactly on
-CPU); ``prepare``, the samplers, ``copy_bandwidth`` and ``environment`` touch a
-device, and they import torch when called. Method (DESIGN.md 6): warm up; capture
+The statistics are pure (``stats.py``); ``prepare``, the samplers and
+``copy_bandwidth`` touch a device, and they import torch when called. Method (DESIGN.md 6): warm up; capture
 many calls, cycling through several input sets so L2 does not hold them all, in one
 CUDA graph; time replays with CUDA events; repeat and keep every sample; time the
 candidates of one comparison in alternating rounds.
@@ -13,12 +12,10 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
-import platform
 from collections.abc import Callable, Sequence
-from importlib import metadata
 from typing import Any
 
-from pytest_normfusion.environment import nvidia_smi_driver
+from pytest_normfusion.perf.stats import Summary, gbps, median, summarize
 
 # Input sets cycled through; DESIGN.md 9's numbers were taken with 8.
 MAX_SETS = 8
@@ -35,61 +32,6 @@ PROBE_REPLAYS = 3
 # Device-copy roofline buffer: far larger than any L2 (50 MiB on H100).
 COPY_BYTES = 1 << 30
 COPY_CALLS = 4
-
-
-@dataclasses.dataclass(frozen=True)
-class Summary:
-    """Median and spread of repeated samples."""
-
-    median: float
-    low: float  # smallest sample
-    high: float  # largest sample
-    iqr: float  # 75th minus 25th percentile
-    n: int
-
-
-def quantile(samples: Sequence[float], q: float) -> float:
-    """Linear-interpolation quantile of ``samples`` (numpy's default method), ``0 <= q <= 1``."""
-    if not samples:
-        raise ValueError("quantile of no samples")
-    if not 0.0 <= q <= 1.0:
-        raise ValueError(f"quantile q={q} is outside [0, 1]")
-    ordered = sorted(samples)
-    pos = q * (len(ordered) - 1)
-    lo = math.floor(pos)
-    hi = min(lo + 1, len(ordered) - 1)
-    return ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)
-
-
-def median(samples: Sequence[float]) -> float:
-    return quantile(samples, 0.5)
-
-
-def summarize(samples: Sequence[float]) -> Summary:
-    """Median, min, max and interquartile range."""
-    return Summary(
-        median=median(samples),
-        low=min(samples),
-        high=max(samples),
-        iqr=quantile(samples, 0.75) - quantile(samples, 0.25),
-        n=len(samples),
-    )
-
-
-def norm_bytes(tokens: int, hidden: int, itemsize: int, weight_itemsize: int, residual: bool) -> int:
-    """Bytes a norm must move: x (and residual) and the weight read once, y (and r_out) written once.
-
-    ``weight_itemsize`` is 0 for no weight.
-    """
-    streams = 4 if residual else 2  # x, y; plus residual in and residual out
-    return streams * tokens * hidden * itemsize + hidden * weight_itemsize
-
-
-def gbps(nbytes: float, seconds: float) -> float:
-    """Decimal GB/s."""
-    if seconds <= 0:
-        raise ValueError(f"gbps of a non-positive time {seconds}")
-    return nbytes / seconds / 1e9
 
 
 def rotations(bytes_per_call: int, l2_bytes: int) -> int:
@@ -233,15 +175,6 @@ def prepare(calls: Sequence[Callable[[], Any]], agree: Callable[[float], float] 
     return Prepared(graph.replay, "cuda-graph", len(calls), n_calls, calls=calls)
 
 
-def time_calls(
-    calls: Sequence[Callable[[], Any]],
-    repeats: int = REPEATS,
-    agree: Callable[[float], float] | None = None,
-) -> Timing:
-    """Time zero-argument calls, each bound to its own input set, as one rotation (see ``prepare``)."""
-    return sample_interleaved([prepare(calls, agree)], repeats)[0]
-
-
 def sample_interleaved(prepared: Sequence[Prepared], repeats: int = REPEATS) -> list[Timing]:
     """Sample several prepared candidates in alternation: round r takes sample r of each in
     turn, so a clock change or a neighbour's burst during the run lands on all of them
@@ -280,30 +213,3 @@ def l2_bytes(device: str = "cuda") -> int:
     import torch
 
     return int(torch.cuda.get_device_properties(device).L2_cache_size)
-
-
-def environment(device: str = "cuda") -> dict[str, Any]:
-    """Device, driver and versions for a certificate or a benchmark file."""
-    import torch
-
-    env: dict[str, Any] = {
-        "torch": torch.__version__,
-        "cuda_runtime": torch.version.cuda,
-        "python": platform.python_version(),
-    }
-    for key, dist in (("triton", "triton"), ("flashinfer", "flashinfer-python"), ("liger", "liger-kernel")):
-        try:
-            env[key] = metadata.version(dist)
-        except metadata.PackageNotFoundError:
-            env[key] = None
-    if device.startswith("cuda") and torch.cuda.is_available():
-        props = torch.cuda.get_device_properties(device)
-        env.update(
-            device=props.name,
-            capability=f"{props.major}.{props.minor}",
-            device_count=torch.cuda.device_count(),
-            driver=nvidia_smi_driver(),
-        )
-    else:
-        env.update(device="cpu", driver=None)
-    return env

@@ -19,9 +19,9 @@ from typing import Any
 import torch
 import torch.fx
 
-from pytest_normfusion import ops
-from pytest_normfusion.models import ModelSpec
-from pytest_normfusion.tolerance import Tolerances
+from pytest_normfusion.core.fx import ops
+from pytest_normfusion.core.fx.models import ModelSpec
+from pytest_normfusion.core.tolerance import Tolerances
 
 OP_NAMES = {
     ops.all_reduce: "all_reduce",
@@ -97,7 +97,7 @@ def _value(node: Any) -> Any:
     return node.meta.get("val") if isinstance(node, torch.fx.Node) else node
 
 
-def _dtype(node: Any) -> torch.dtype | None:
+def dtype_of(node: Any) -> torch.dtype | None:
     value = _value(node)
     return value.dtype if isinstance(value, torch.Tensor) else None
 
@@ -141,7 +141,7 @@ def _fused_node_problems(i: int, node: torch.fx.Node, spec: ModelSpec, group_nam
         problems.append(f"{where} has eps={args['eps']:g}, but should be {expect.eps:g}")
     if args["group_name"] != group_name:
         problems.append(f"{where} reduces over group {args['group_name']!r}, but the model's is {group_name!r}")
-    x_dtype, w_dtype = _dtype(args["x"]), _dtype(args["weight"])
+    x_dtype, w_dtype = dtype_of(args["x"]), dtype_of(args["weight"])
     if args["weight"] is not None and w_dtype != x_dtype:
         problems.append(
             f"{where} breaks the fused kernel's dtype rule: weight dtype {w_dtype}, x dtype {x_dtype} "

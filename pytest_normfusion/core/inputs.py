@@ -11,11 +11,7 @@ import hashlib
 
 import torch
 
-from pytest_normfusion.matrix import Case
-
-# Extra columns of the wider tensor a "strided" input is sliced from: odd, so
-# rows past the first are not 16-byte aligned.
-STRIDE_PAD = 3
+from pytest_normfusion.core.case import Case
 
 
 @dataclasses.dataclass
@@ -27,10 +23,15 @@ class Inputs:
     weight: torch.Tensor | None
 
 
-def case_seed(seed: int, case_id: str, rank: int = 0) -> int:
-    """A 63-bit seed from the session seed, the case id and the rank (stable across runs)."""
-    digest = hashlib.sha256(f"{seed}:{case_id}:{rank}".encode()).digest()
+def derive_seed(seed: int, what: str, rank: int = 0) -> int:
+    """A 63-bit seed from the session seed, what it is for (a case id) and the rank (stable across runs)."""
+    digest = hashlib.sha256(f"{seed}:{what}:{rank}".encode()).digest()
     return int.from_bytes(digest[:8], "little") >> 1
+
+
+def generator(seed: int, what: str, rank: int = 0) -> torch.Generator:
+    """A CPU generator seeded by ``derive_seed``."""
+    return torch.Generator().manual_seed(derive_seed(seed, what, rank))
 
 
 def _activations(case: Case, gen: torch.Generator) -> torch.Tensor:
@@ -52,27 +53,33 @@ def _place(values: torch.Tensor, case: Case, device: torch.device | str, gen: to
     values = values.to(case.torch_dtype)
     if case.layout == "strided":
         # junk in the padding: a kernel that reads past H is caught
-        wide = torch.randn(case.tokens, case.hidden + STRIDE_PAD, generator=gen).to(case.torch_dtype)
+        wide = torch.randn(case.tokens, case.row_stride, generator=gen).to(case.torch_dtype)
         wide[:, : case.hidden] = values
         return wide.to(device)[:, : case.hidden]
     return values.to(device)
 
 
+def weight_values(
+    hidden: int, weight_bias: float, gen: torch.Generator, device: torch.device | str = "cpu"
+) -> torch.Tensor:
+    """fp32 weights as models hold them: LLaMA-like ``1 + 0.1 N`` for weight_bias 0, Gemma-like
+    offsets ``0.3 N`` for weight_bias 1 (the model adds the 1)."""
+    w = torch.randn(hidden, generator=gen, device=device)
+    return w * 0.3 if weight_bias else 1.0 + 0.1 * w
+
+
 def _weight(case: Case, gen: torch.Generator) -> torch.Tensor | None:
-    """LLaMA-like ``1 + 0.1 N`` for weight_bias 0; Gemma-like offsets ``0.3 N`` for weight_bias 1."""
     if case.weight == "none":
         return None
-    w = torch.randn(case.hidden, generator=gen)
-    w = w * 0.3 if case.weight_bias else 1.0 + 0.1 * w
-    return w.to(case.weight_torch_dtype)
+    return weight_values(case.hidden, case.weight_bias, gen).to(case.weight_torch_dtype)
 
 
 def make_inputs(case: Case, seed: int, device: torch.device | str = "cpu", rank: int = 0) -> Inputs:
     """Inputs of ``rank``; the weight and the residual are shared by all ranks."""
-    shared = torch.Generator().manual_seed(case_seed(seed, case.id, rank=-1))
+    shared = generator(seed, case.id, rank=-1)
     weight = _weight(case, shared)
     residual = _activations(case, shared) if case.residual else None
-    own = torch.Generator().manual_seed(case_seed(seed, case.id, rank))
+    own = generator(seed, case.id, rank)
     return Inputs(
         x=_place(_activations(case, own), case, device, own),
         residual=None if residual is None else _place(residual, case, device, shared),

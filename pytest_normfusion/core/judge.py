@@ -14,9 +14,10 @@ from typing import Any
 
 import torch
 
-from pytest_normfusion.matrix import Case
-from pytest_normfusion.reference import ideal_norm_of_sum, norm_of_sum
-from pytest_normfusion.tolerance import Tolerances
+from pytest_normfusion.core.case import Case
+from pytest_normfusion.core.outcome import Check, Problem
+from pytest_normfusion.core.tolerance import Tolerances
+from pytest_normfusion.reference import MULTIPLY_PROFILES, SUM_PROFILES, ideal_norm_of_sum, norm_of_sum
 
 _MANTISSA_BITS = {torch.float16: 10, torch.bfloat16: 7, torch.float32: 23}
 _MIN_EXPONENT = {torch.float16: -14, torch.bfloat16: -126, torch.float32: -126}
@@ -41,9 +42,9 @@ class Profile:
 
 def profiles(case: Case) -> list[tuple[Profile, str | None]]:
     """Every profile with ``None`` if allowed for the case, else why it is not."""
-    sums = ("fp32-sum", "rounded-sum") if case.residual or case.world_size > 1 else (None,)
+    sums: tuple[str | None, ...] = SUM_PROFILES if case.residual or case.world_size > 1 else (None,)
     out = []
-    for multiply in ("fp32", "input-dtype"):
+    for multiply in MULTIPLY_PROFILES:
         why = None
         if multiply == "input-dtype" and case.mixed_weight:
             why = (
@@ -85,7 +86,7 @@ def relative_error(got: torch.Tensor, ideal: torch.Tensor) -> float:
 class Verdict:
     """What the judge found; ``problems`` empty means the case passed."""
 
-    problems: list[str] = dataclasses.field(default_factory=list)
+    problems: list[Problem] = dataclasses.field(default_factory=list)
     profile: str | None = None
     max_ulp: float = 0.0  # vs the fp64 ideal
     rel_err: float = 0.0  # vs the fp64 ideal, normwise
@@ -106,24 +107,28 @@ def element_index(flat: int, shape: torch.Size) -> str:
     return "[" + ", ".join(str(int(i)) for i in torch.unravel_index(torch.tensor(flat), shape)) + "]"
 
 
-def check_tensor(name: str, got: Any, like: torch.Tensor) -> str | None:
+_ATTRIBUTE_CHECKS = {"dtype": Check.OUTPUT_DTYPE, "shape": Check.OUTPUT_SHAPE, "device": Check.OUTPUT_DEVICE}
+
+
+def check_tensor(name: str, got: Any, like: torch.Tensor) -> Problem | None:
     """dtype, shape and device of an output, or why not."""
     if not isinstance(got, torch.Tensor):
-        return f"{name} is {type(got).__name__}, not a Tensor"
-    for attr in ("dtype", "shape", "device"):
+        return Problem(Check.OUTPUT_TYPE, f"{name} is {type(got).__name__}, not a Tensor")
+    for attr, check in _ATTRIBUTE_CHECKS.items():
         if getattr(got, attr) != getattr(like, attr):
-            return f"{name}.{attr}={getattr(got, attr)}, but should be {getattr(like, attr)}"
+            return Problem(check, f"{name}.{attr}={getattr(got, attr)}, but should be {getattr(like, attr)}")
     return None
 
 
-def _nonfinite(name: str, got: torch.Tensor, ideal: torch.Tensor) -> str | None:
+def _nonfinite(name: str, got: torch.Tensor, ideal: torch.Tensor) -> Problem | None:
     bad = ~torch.isfinite(got) & torch.isfinite(ideal)
     if not bad.any():
         return None
     i = int(bad.flatten().nonzero()[0])
-    return (
+    return Problem(
+        Check.NONFINITE,
         f"{name} has {int(bad.sum())} / {bad.numel()} NaN/Inf elements where the fp64 ideal is finite; "
-        f"first {name}{element_index(i, got.shape)} = {got.flatten()[i].item()} (ideal {fmt_value(ideal.flatten()[i].item())})"
+        f"first {name}{element_index(i, got.shape)} = {got.flatten()[i].item()} (ideal {fmt_value(ideal.flatten()[i].item())})",
     )
 
 
@@ -157,9 +162,12 @@ def judge(
         if v.max_ulp > bound:
             i = int(ulps.flatten().argmax())
             v.problems.append(
-                f"y is {v.max_ulp:.1f} ulp from the fp64 ideal (allowed {bound:.1f} for H={case.hidden}); "
-                f"worst y{element_index(i, y.shape)} = {fmt_value(y_cpu.flatten()[i].item())} vs ideal "
-                f"{fmt_value(ideal.flatten()[i].item())}"
+                Problem(
+                    Check.NUMERICS,
+                    f"y is {v.max_ulp:.1f} ulp from the fp64 ideal (allowed {bound:.1f} for H={case.hidden}); "
+                    f"worst y{element_index(i, y.shape)} = {fmt_value(y_cpu.flatten()[i].item())} vs ideal "
+                    f"{fmt_value(ideal.flatten()[i].item())}",
+                )
             )
         return v
     return _judge_profiles(case, y_cpu, s32.cpu(), ideal, weight, tol, v)
@@ -202,11 +210,11 @@ def _judge_profiles(
         f"expected {fmt_value(ref.flatten()[i].item())} ({int(diff.flatten()[i])} ulp), "
         f"fp64 ideal {fmt_value(ideal.flatten()[i].item())}"
     )
-    v.problems.append("\n".join(lines))
+    v.problems.append(Problem(Check.NUMERICS, "\n".join(lines)))
     return v
 
 
-def check_residual(r_out: torch.Tensor, s32: torch.Tensor, s64: torch.Tensor) -> str | None:
+def check_residual(r_out: torch.Tensor, s32: torch.Tensor, s64: torch.Tensor) -> Problem | None:
     """The returned residual must be the fp32 sum rounded to its dtype, bit for bit."""
     r_cpu = r_out.detach().cpu()
     problem = _nonfinite("residual_out", r_cpu, s64)
@@ -217,9 +225,10 @@ def check_residual(r_out: torch.Tensor, s32: torch.Tensor, s64: torch.Tensor) ->
     if not diff.any():
         return None
     i = int(diff.flatten().argmax())
-    return (
+    return Problem(
+        Check.RESIDUAL,
         f"residual_out is not x + residual rounded to {r_cpu.dtype}: {int((diff != 0).sum())} / {diff.numel()} "
         f"elements differ, worst residual_out{element_index(i, r_cpu.shape)} = {fmt_value(r_cpu.flatten()[i].item())}, "
         f"expected {fmt_value(expected.flatten()[i].item())} ({int(diff.flatten()[i])} ulp), exact sum "
-        f"{fmt_value(s64.flatten()[i].item())}"
+        f"{fmt_value(s64.flatten()[i].item())}",
     )

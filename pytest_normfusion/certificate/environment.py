@@ -21,6 +21,8 @@ LIBRARIES = (
     "pytest",
     "pytest-xdist",
     "hypothesis",
+    "liger-kernel",
+    "transformers",
     "pytest-normfusion",
 )
 
@@ -98,4 +100,23 @@ def describe(device: str) -> dict[str, Any]:
         "cuda_driver_api": _cuda_driver_api() if cuda else None,
         "cuda_runtime": torch.version.cuda,
         "versions": library_versions(),
+    }
+
+
+def flat(device: str) -> dict[str, Any]:
+    """The same description in the flat form benchmark files carry (``describe`` is the one source)."""
+    env = describe(device)
+    versions = env["versions"]
+    dev = env["device"]
+    return {
+        "torch": versions["torch"],
+        "cuda_runtime": env["cuda_runtime"],
+        "python": env["python"],
+        "triton": versions["triton"],
+        "flashinfer": versions["flashinfer-python"],
+        "liger": versions["liger-kernel"],
+        "device": dev["name"] if dev["type"] == "cuda" else "cpu",
+        "capability": dev["capability"],
+        "device_count": dev["count"],
+        "driver": env["driver"],
     }

@@ -19,10 +19,11 @@ from __future__ import annotations
 
 import torch
 
-from pytest_normfusion import compare
-from pytest_normfusion.matrix import Case
+from pytest_normfusion.core import judge
+from pytest_normfusion.core.case import Case
+from pytest_normfusion.core.outcome import Check, Problem
+from pytest_normfusion.core.tolerance import Tolerances
 from pytest_normfusion.reference import norm_of_sum
-from pytest_normfusion.tolerance import Tolerances
 
 # u: one rounding to nearest moves a value v by at most u |v| (half an ulp).
 UNIT_ROUNDOFF = {torch.float16: 2.0**-11, torch.bfloat16: 2.0**-8, torch.float32: 2.0**-24}
@@ -47,17 +48,18 @@ def reduction_bound(case: Case, abs_sum: torch.Tensor, s64: torch.Tensor, tol: T
 
 def check_reduced_residual(
     case: Case, r_out: torch.Tensor, s64: torch.Tensor, abs_sum: torch.Tensor, tol: Tolerances
-) -> str | None:
+) -> Problem | None:
     """``residual_out`` must be the all-reduced sum (+ residual) within ``reduction_bound``."""
     r = r_out.detach().cpu()
     representable = torch.isfinite(s64.to(r.dtype))  # an exact sum past the dtype's range rounds to Inf
     nonfinite = ~torch.isfinite(r) & representable
     if nonfinite.any():
         i = int(nonfinite.flatten().nonzero()[0])
-        return (
+        return Problem(
+            Check.NONFINITE,
             f"residual_out has {int(nonfinite.sum())} / {r.numel()} NaN/Inf elements where the exact sum is "
-            f"finite in {r.dtype}; first residual_out{compare.element_index(i, r.shape)} = {r.flatten()[i].item()} "
-            f"(exact sum {compare.fmt_value(s64.flatten()[i].item())})"
+            f"finite in {r.dtype}; first residual_out{judge.element_index(i, r.shape)} = {r.flatten()[i].item()} "
+            f"(exact sum {judge.fmt_value(s64.flatten()[i].item())})",
         )
     bound = reduction_bound(case, abs_sum, s64, tol)
     err = torch.where(representable, (r.double() - s64).abs(), 0.0)
@@ -66,12 +68,13 @@ def check_reduced_residual(
         return None
     i = int(torch.where(over, err / bound, 0.0).flatten().argmax())
     m = tol.reduction_roundings(case.world_size, case.residual)
-    return (
+    return Problem(
+        Check.RESIDUAL,
         f"residual_out is not the all-reduced sum{' + residual' if case.residual else ''}: "
         f"{int(over.sum())} / {r.numel()} elements are further from the exact sum than {m:g} roundings "
-        f"in {case.dtype} can take them; worst residual_out{compare.element_index(i, r.shape)} = "
-        f"{compare.fmt_value(r.flatten()[i].item())}, exact sum {compare.fmt_value(s64.flatten()[i].item())} "
-        f"(off by {err.flatten()[i].item():.3g}, allowed {bound.flatten()[i].item():.3g})"
+        f"in {case.dtype} can take them; worst residual_out{judge.element_index(i, r.shape)} = "
+        f"{judge.fmt_value(r.flatten()[i].item())}, exact sum {judge.fmt_value(s64.flatten()[i].item())} "
+        f"(off by {err.flatten()[i].item():.3g}, allowed {bound.flatten()[i].item():.3g})",
     )
 
 
@@ -82,10 +85,10 @@ def _own_sum(
     s = r_out.detach().cpu().float()
     w = None if weight is None else weight.cpu()
     lines = []
-    allowed = {p.multiply: why for p, why in compare.profiles(case)}
+    allowed = {p.multiply: why for p, why in judge.profiles(case)}
     for multiply, why in allowed.items():
         ref, _ = norm_of_sum(s, w, case.eps, case.weight_bias, y.dtype, multiply, "fp32-sum")
-        diff = compare.ulp_distance(y, ref)
+        diff = judge.ulp_distance(y, ref)
         worst = int(diff.max()) if diff.numel() else 0
         bound = tol["reduced_sum_ulp" if multiply == "fp32" else "reduced_sum_ulp_double_rounding"]
         if why is None and worst <= bound:
@@ -93,8 +96,8 @@ def _own_sum(
         i = int(diff.flatten().argmax())
         state = f"not allowed: {why}" if why else f"allowed within {bound:g} ulp"
         lines.append(
-            f"  multiply {multiply:<12} max {worst} ulp, worst y{compare.element_index(i, y.shape)} = "
-            f"{compare.fmt_value(y.flatten()[i].item())} vs {compare.fmt_value(ref.flatten()[i].item())}  [{state}]"
+            f"  multiply {multiply:<12} max {worst} ulp, worst y{judge.element_index(i, y.shape)} = "
+            f"{judge.fmt_value(y.flatten()[i].item())} vs {judge.fmt_value(ref.flatten()[i].item())}  [{state}]"
         )
     head = f"y is not the norm of the returned residual_out either (a sum reduced in {case.dtype}):"
     return None, [head, *lines]
@@ -109,21 +112,21 @@ def judge_allreduce(
     abs_sum: torch.Tensor,
     weight: torch.Tensor | None,
     tol: Tolerances,
-) -> compare.Verdict:
+) -> judge.Verdict:
     """One rank's ``(y, residual_out)``: ``s32``/``s64`` are the fp32/exact sums, ``abs_sum`` their magnitude."""
     residual_problem = check_reduced_residual(case, r_out, s64, abs_sum, tol)
-    strict = compare.judge(case, y, s32, s64, weight, tol)  # vs the exact sum: metrics, and the strict profiles
+    strict = judge.judge(case, y, s32, s64, weight, tol)  # vs the exact sum: metrics, and the strict profiles
     y_cpu = y.detach().cpu()
     if case.torch_dtype == torch.float32:
-        own = compare.judge(case, y_cpu, r_out.cpu().float(), r_out.cpu().double(), weight, tol)
-        verdict = compare.Verdict(own.problems, "fp32", strict.max_ulp, strict.rel_err)
+        own = judge.judge(case, y_cpu, r_out.cpu().float(), r_out.cpu().double(), weight, tol)
+        verdict = judge.Verdict(own.problems, "fp32", strict.max_ulp, strict.rel_err)
     elif strict.passed or residual_problem or not torch.isfinite(y_cpu).all():
         verdict = strict
     else:
         profile, why_not = _own_sum(case, y_cpu, r_out, weight, tol)
-        verdict = compare.Verdict([], profile, strict.max_ulp, strict.rel_err)
+        verdict = judge.Verdict([], profile, strict.max_ulp, strict.rel_err)
         if profile is None:
-            verdict.problems = [*strict.problems, "\n".join(why_not)]
+            verdict.problems = [*strict.problems, Problem(Check.NUMERICS, "\n".join(why_not))]
     if residual_problem:
         verdict.problems.insert(0, residual_problem)
     return verdict

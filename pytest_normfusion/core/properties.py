@@ -17,13 +17,16 @@ import torch
 from hypothesis import HealthCheck, given, seed, settings
 from hypothesis import strategies as st
 
-from pytest_normfusion import matrix
-from pytest_normfusion.inputs import Inputs, case_seed
+from pytest_normfusion.core import matrix
+from pytest_normfusion.core.case import Case
+from pytest_normfusion.core.inputs import Inputs, derive_seed, weight_values
+from pytest_normfusion.core.outcome import Outcome
+from pytest_normfusion.core.single import run_on_inputs
+from pytest_normfusion.core.status import Status
 from pytest_normfusion.loading import Candidate
-from pytest_normfusion.runner import Outcome, run_on_inputs
 
-# Examples per profile: ci keeps a CPU run to seconds, certify is for a release.
-PROFILES = {"ci": 25, "certify": 1000}
+# Examples per budget: ci keeps a CPU run to seconds, certify is for a release.
+BUDGETS = {"ci": 25, "certify": 1000}
 # Drawn values are clipped here: x + residual must be finite in fp16 (max 65504), or no
 # residual_out could be (found by this layer: x = r = 1e5 made the reference's r_out inf).
 VALUE_LIMIT = 3e4
@@ -45,9 +48,9 @@ class Example:
     log10_eps: float
     data_seed: int
 
-    def case(self, op: str) -> matrix.Case:
-        """The matrix Case the judge reads (id, eps, dtypes, residual)."""
-        return matrix.Case(
+    def case(self, op: str) -> Case:
+        """The Case the judge reads (id, eps, dtypes, residual, row padding)."""
+        return Case(
             op,
             self.dtype,
             self.weight,
@@ -58,6 +61,7 @@ class Example:
             "strided" if self.pad else "contiguous",
             f"scale1e{self.log10_scale:+.2f}",
             op != "rms_norm",
+            pad=self.pad,
         )
 
 
@@ -85,7 +89,7 @@ def examples(dtypes: tuple[str, ...]) -> st.SearchStrategy[Example]:
     return draw_example()
 
 
-def make_inputs(example: Example, case: matrix.Case) -> Inputs:
+def example_inputs(example: Example, case: Case) -> Inputs:
     """x (and the residual) of the example, laid out with its row padding; junk in the padding."""
     gen = torch.Generator().manual_seed(example.data_seed)
 
@@ -96,28 +100,27 @@ def make_inputs(example: Example, case: matrix.Case) -> Inputs:
             cols = torch.randint(0, h, (t, example.outliers), generator=gen)
             values.scatter_(1, cols, values.gather(1, cols) * 10.0**example.log10_outlier)
         values = values.clamp(-VALUE_LIMIT, VALUE_LIMIT).to(case.torch_dtype)
-        wide = torch.randn(t, h + example.pad, generator=gen).to(case.torch_dtype)
+        wide = torch.randn(t, case.row_stride, generator=gen).to(case.torch_dtype)
         wide[:, :h] = values
         return wide[:, :h]
 
     weight = None
     if case.weight != "none":
-        w = torch.randn(case.hidden, generator=gen)
-        weight = (w * 0.3 if case.weight_bias else 1.0 + 0.1 * w).to(case.weight_torch_dtype)
+        weight = weight_values(case.hidden, case.weight_bias, gen).to(case.weight_torch_dtype)
     return Inputs(x=activations(), residual=activations() if case.residual else None, weight=weight)
 
 
 class PropertyFailure(AssertionError):
     """An example the candidate got wrong; carries the outcome and the example."""
 
-    def __init__(self, outcome: Outcome, example: Example, case: matrix.Case) -> None:
+    def __init__(self, outcome: Outcome, example: Example, case: Case) -> None:
         super().__init__(f"[{outcome.status}] {case.summary()}\n{outcome.message}")
         self.outcome, self.example, self.case = outcome, example, case
 
 
 def hypothesis_seed(session_seed: int, test_id: str) -> int:
     """The seed hypothesis draws this test's examples from, derived from the session seed."""
-    return case_seed(session_seed, f"properties:{test_id}") % 2**32
+    return derive_seed(session_seed, f"properties:{test_id}") % 2**32
 
 
 def check(
@@ -126,21 +129,21 @@ def check(
     *,
     session_seed: int,
     test_id: str,
-    profile: str,
+    budget: str,
     dtypes: tuple[str, ...],
     timeout: float,
-) -> tuple[Outcome, matrix.Case | None]:
-    """Run the profile's examples; the outcome of the minimal failing one (shrunk), or passed."""
+) -> tuple[Outcome, Case | None]:
+    """Run the budget's examples; the outcome of the minimal failing one (shrunk), or passed."""
 
     def one(example: Example) -> None:
         case = example.case(op)
-        outcome = run_on_inputs(candidate, case, make_inputs(example, case), timeout)
-        if outcome.status not in ("passed", "skipped"):  # skipped: declined, and the probe conformed
+        outcome = run_on_inputs(candidate, case, example_inputs(example, case), timeout)
+        if outcome.status not in (Status.PASSED, Status.SKIPPED):  # skipped: declined, and the probe conformed
             raise PropertyFailure(outcome, example, case)
 
     hyp_seed = hypothesis_seed(session_seed, test_id)
     run = settings(
-        max_examples=PROFILES[profile],
+        max_examples=BUDGETS[budget],
         database=None,  # nothing written into the user's directory
         deadline=None,  # CPU timing varies with load; --normfusion-case-timeout bounds a call
         print_blob=True,
@@ -151,9 +154,8 @@ def check(
         seed(hyp_seed)(run)()
     except PropertyFailure as exc:  # raised by the final replay of the minimal example
         notes = "\n".join(n.strip() for n in getattr(exc, "__notes__", []))
-        message = (
-            f"shrunk to: {exc.case.summary()}\n{exc.outcome.message}\n{notes}\n"
-            f"hypothesis seed {hyp_seed} (derived from --normfusion-seed={session_seed}), profile {profile}"
-        )
-        return Outcome(exc.outcome.status, message, exc.outcome.metrics), exc.case
-    return Outcome("passed", f"{PROFILES[profile]} examples conform (hypothesis seed {hyp_seed})"), None
+        seeded = f"hypothesis seed {hyp_seed} (derived from --normfusion-seed={session_seed}), budget {budget}"
+        outcome = exc.outcome
+        note = "\n".join(filter(None, [f"shrunk to: {exc.case.summary()}", outcome.note, notes, seeded]))
+        return Outcome(outcome.status, outcome.problems, note, outcome.metrics), exc.case
+    return Outcome(Status.PASSED, note=f"{BUDGETS[budget]} examples conform (hypothesis seed {hyp_seed})"), None

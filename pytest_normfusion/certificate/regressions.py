@@ -14,20 +14,16 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from pytest_normfusion.certificate import CertificateError, case_key, load
+from pytest_normfusion.certificate.document import CertificateError, case_key, load
+from pytest_normfusion.core.status import Status
 
-# How bad each status is: a case regresses when its rank grows. A passing case
-# that is now skipped or xfailed has lost coverage; silent-wrong is the worst.
-SEVERITY = {
-    "passed": 0,
-    "xpassed": 0,
-    "skipped": 1,
-    "xfailed": 2,
-    "failed": 3,
-    "error": 3,
-    "timeout": 3,
-    "silent-wrong": 4,
-}
+
+def _severity(status: str) -> int:
+    """How bad a status is (``Status.severity``); an unknown one counts as the worst."""
+    try:
+        return Status(status).severity
+    except ValueError:
+        return 5
 
 
 @dataclasses.dataclass(frozen=True)
@@ -53,7 +49,7 @@ def case_regressions(old: dict[str, Any], new: dict[str, Any], limits: Threshold
     tid = new["test_id"]
     label = tid + (f" [{new['check']}]" if new.get("check") else "")
     found = []
-    if SEVERITY.get(new["status"], 5) > SEVERITY.get(old["status"], 5):
+    if _severity(new["status"]) > _severity(old["status"]):
         found.append(Regression(tid, "status", f"{label}: status {old['status']} -> {new['status']}: {new['reason']}"))
     o, n = old.get("max_ulp"), new.get("max_ulp")
     if o is not None and n is not None and n > o + limits.ulp:

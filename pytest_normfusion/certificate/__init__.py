@@ -1,0 +1,1 @@
+"""The certificate: the machine's description, the records, the JSON document, its Markdown, regressions."""

@@ -7,13 +7,15 @@ values from it. The conformance tests reach it through the ``normfusion`` fixtur
 
 from __future__ import annotations
 
+import difflib
+import fnmatch
 import functools
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
 
-from pytest_normfusion import expectations, loading
+from pytest_normfusion import expectations, loading, options
 from pytest_normfusion.certificate.record import CASE_PROPERTY, PASS_PROPERTY, CaseRecord, PassRecord
 from pytest_normfusion.core.case import Case
 from pytest_normfusion.core.outcome import Outcome
@@ -70,6 +72,17 @@ class NormfusionSession:
         return made
 
     # ------------------------------------------------------------ collection
+
+    def check_case_patterns(self) -> None:
+        """Every ``--normfusion-case`` pattern must name some case or model; UsageError naming the nearest ids."""
+        if not self.settings.case_patterns:
+            return
+        ids = known_ids()
+        for pattern in self.settings.case_patterns:
+            if not any(fnmatch.fnmatchcase(i, pattern) for i in ids):
+                near = difflib.get_close_matches(pattern, ids, n=3, cutoff=0.6)
+                hint = f"; nearest: {', '.join(near)}" if near else ""
+                raise pytest.UsageError(f"{options.CASE_OPTION}={pattern}: matches no case or fusion model{hint}")
 
     def parametrize(self, metafunc: pytest.Metafunc, cases: list[Case]) -> None:
         """Parametrize ``nf_candidate`` x ``nf_case`` with ids ``<impl>-<case id>``."""
@@ -200,6 +213,23 @@ class NormfusionSession:
         path.parent.mkdir(parents=True, exist_ok=True)
         document.write(doc, path)
         return [path, markdown.write_markdown(doc, path)]
+
+
+@functools.cache
+def known_ids() -> tuple[str, ...]:
+    """Every id a case selection can name: the full matrix, every all-reduce case, the perf sweeps, the fusion models."""
+    from pytest_normfusion.core import matrix
+    from pytest_normfusion.core.case import DTYPES
+    from pytest_normfusion.core.fx.models import MODELS
+    from pytest_normfusion.perf import allreduce, sweep
+
+    cases = [
+        *matrix.single_device_cases(DTYPES, full=True),
+        *matrix.allreduce_cases(DTYPES, matrix.WORLD_SIZES, full=True),
+        *sweep.sweep(DTYPES, full=True),
+        *allreduce.sweep(DTYPES, matrix.WORLD_SIZES, full=True),
+    ]
+    return tuple(dict.fromkeys([*(c.id for c in cases), *(m.id for m in MODELS)]))
 
 
 def _placeholder(item: pytest.Item, case_id: str, entry: expectations.Entry | None) -> CaseRecord:

@@ -26,6 +26,14 @@ class LoadError(Exception):
     """A spec that names nothing usable; the message is the whole explanation."""
 
 
+class SupportsAnswerError(ValueError):
+    """``supports(case)`` answered something other than True, False or a reason string."""
+
+
+# What ``supports`` is asked at load time, so that a wrong kind of answer is found before any case runs.
+PROBE_CASE = Case("rms_norm", "bf16", "bf16", 0.0, 1, 4096, 1e-6)
+
+
 def installed(group: str) -> list[str]:
     """Entry point names of ``group``, sorted."""
     return sorted({ep.name for ep in entry_points(group=group)})
@@ -69,14 +77,24 @@ class Candidate:
         return getattr(self.obj, op, None)
 
     def declines(self, case: Case) -> str | None:
-        """None when ``supports(case)`` accepts the case (or is absent), else the reason."""
+        """None when ``supports(case)`` accepts the case (or is absent), else the reason.
+
+        Raises SupportsAnswerError for an answer that is neither True, False nor a reason string
+        (None, say, which would otherwise decline every case without a word).
+        """
         supports = getattr(self.obj, "supports", None)
         if supports is None:
             return None
         answer = supports(case)
         if answer is True:
             return None
-        return answer if isinstance(answer, str) and answer else "declined by supports()"
+        if answer is False:
+            return "supports() returned False"
+        if isinstance(answer, str) and answer.strip():
+            return answer
+        raise SupportsAnswerError(
+            f"{self.name}.supports() returned {answer!r} for {case.id}; return True, False or a reason string"
+        )
 
     def capabilities(self) -> dict[str, Any]:
         """What the certificate records of the candidate."""
@@ -102,7 +120,14 @@ def load_candidate(spec: str) -> Candidate:
         tolerances = Tolerances.for_candidate(getattr(obj, "tolerance_overrides", None))
     except ValueError as exc:
         raise LoadError(f"impl {spec!r}: {exc}") from exc
-    return Candidate(spec=spec, name=str(getattr(obj, "name", spec)), obj=obj, tolerances=tolerances)
+    candidate = Candidate(spec=spec, name=str(getattr(obj, "name", spec)), obj=obj, tolerances=tolerances)
+    try:
+        candidate.declines(PROBE_CASE)
+    except SupportsAnswerError as exc:
+        raise LoadError(f"impl {spec!r}: {exc}") from exc
+    except Exception:  # supports() that raises is reported per case, with its traceback
+        pass
+    return candidate
 
 
 @dataclasses.dataclass

@@ -63,6 +63,8 @@ def pytest_configure(config: pytest.Config) -> None:
             raise pytest.UsageError(str(exc)) from None
         if config.args_source != pytest.Config.ArgsSource.ARGS:
             config.args[:] = [str(conformance_dir())]
+    if not workerinput:
+        session.check_case_patterns()
     config.stash[SESSION] = session
     config.pluginmanager.register(session, "normfusion-session")
     config.addinivalue_line("markers", "perf: GPU speed checks against the reference and peers (pytest-normfusion)")
@@ -148,8 +150,10 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     # the controller writes (workers' records reach it); --collect-only ran nothing to certify
     if normfusion is None or hasattr(config, "workerinput") or config.option.collectonly:
         return
+    if normfusion.results is not None and normfusion.results.uncertified() and exitstatus == pytest.ExitCode.OK:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED  # a run that certified nothing for an impl is no pass
     if normfusion.settings.report is not None:
-        config.stash[REPORT] = normfusion.write_certificate(int(exitstatus))
+        config.stash[REPORT] = normfusion.write_certificate(int(session.exitstatus))
 
 
 def pytest_report_header(config: pytest.Config) -> list[str] | None:
@@ -191,9 +195,11 @@ def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
         terminalreporter.section("normfusion fusion passes")
         for line in results.pass_table():
             terminalreporter.write_line(line)
-    for impl in results.uncertified():
+    for impl, count in results.uncertified().items():
         terminalreporter.write_line(
-            f"normfusion: nothing was certified for impl {impl}: every case was skipped", red=True
+            f"normfusion: nothing was certified for impl {impl}: all {count} of its cases were skipped "
+            "(declined by supports(), lacking the op, or listed)",
+            red=True,
         )
     written = config.stash.get(REPORT, None)
     if written:

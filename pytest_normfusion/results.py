@@ -14,6 +14,9 @@ from pytest_normfusion.core.case import OPS
 from pytest_normfusion.core.outcome import Check
 from pytest_normfusion.core.status import DISPLAY, Status
 
+# The tests whose cases certify an impl (the perf checks time, they do not certify).
+CONFORMANCE_CHECKS = ("norm", "allreduce", "properties")
+
 
 def _crash_line(report: pytest.TestReport) -> str:
     """One line saying why a test ended outside ``settle``: the skip reason or the crash message."""
@@ -112,13 +115,13 @@ class Results:
             if r.status == Status.XPASSED
         ]
 
-    def uncertified(self) -> list[str]:
-        """Impls that took no case at all: every one was skipped (declined, lacking, or listed)."""
+    def uncertified(self) -> dict[str, int]:
+        """Impls whose every conformance case was skipped (declined, lacking, or listed) -> how many cases."""
         seen: dict[str, Counter[str]] = defaultdict(Counter)
         for r in self.records:
-            if r.check in ("norm", "allreduce", "properties"):
+            if r.check in CONFORMANCE_CHECKS:
                 seen[r.impl][r.status] += 1
-        return [impl for impl, counts in seen.items() if counts and set(counts) == {Status.SKIPPED.value}]
+        return {impl: c.total() for impl, c in sorted(seen.items()) if set(c) == {Status.SKIPPED.value}}
 
     def pass_table(self) -> list[str]:
         """Per pass and model: how its runs (tracers, world sizes) went and the fused-node count."""

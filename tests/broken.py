@@ -134,6 +134,55 @@ class SupportsRaises:
         return reference.rms_norm(x, weight, eps, weight_bias)
 
 
+class SupportsAnswersNone:
+    """supports() falls off its end (returns None) for the cases it means to accept."""
+
+    name = "supports-answers-none"
+
+    def supports(self, case):
+        if case.mixed_weight:
+            return "weight must be x.dtype"
+
+    def rms_norm(self, x, weight, eps, weight_bias=0.0):
+        return reference.rms_norm(x, weight, eps, weight_bias)
+
+
+class DeclinesEverything:
+    """Declines every case (and raises when probed): nothing gets certified."""
+
+    name = "declines-everything"
+
+    def supports(self, case):
+        return "not built for this machine"
+
+    def rms_norm(self, x, weight, eps, weight_bias=0.0):
+        raise RuntimeError("not built for this machine")
+
+
+class DeclinedReturnsWeightDtype:
+    """Declines an fp32 weight with half x, and returns y in the weight's dtype for it (HF Llama's
+    ``weight * x.to(input_dtype)`` promotes): the caller sees an fp32 tensor at once."""
+
+    name = "declined-returns-weight-dtype"
+
+    def supports(self, case):
+        return True if not case.mixed_weight else "the output takes the weight's dtype"
+
+    def rms_norm(self, x, weight, eps, weight_bias=0.0):
+        y = reference.rms_norm(x, None, eps)
+        return y if weight is None else weight * (y if weight_bias == 0 else y * 1.0) + weight_bias * y
+
+
+class WrongResidualDtypeAndWrongY:
+    """Returns residual_out in fp32 and y scaled by 2: both outputs are wrong, and both are reported."""
+
+    name = "wrong-residual-dtype-and-y"
+
+    def fused_add_rms_norm(self, x, residual, weight, eps, weight_bias=0.0):
+        y, r_out = reference.fused_add_rms_norm(x, residual, weight, eps, weight_bias)
+        return y * 2, r_out.float()
+
+
 GALLERY = (
     Raises,
     WrongDtype,

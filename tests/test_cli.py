@@ -36,6 +36,16 @@ ONE_CASE = "--normfusion-case=*-bf16-w_bf16-bias0-T33xH67-eps1e-05-strided-outli
             ["--normfusion-impl=reference", "--normfusion-device=tpu"],
             "ERROR: --normfusion-device='tpu': expected auto, cpu or cuda",
         ),
+        (
+            ["--normfusion-impl=broken:SupportsAnswersNone"],
+            "ERROR: impl 'broken:SupportsAnswersNone': supports-answers-none.supports() returned None for "
+            "rms_norm-bf16-w_bf16-bias0-T1xH4096-eps1e-06-contiguous-normal; return True, False or a reason string",
+        ),
+        (
+            ["--normfusion-impl=reference", "--normfusion-case=rms_norm-bf16-w_bf16-bias0-T7xH5121-*"],
+            "ERROR: --normfusion-case=rms_norm-bf16-w_bf16-bias0-T7xH5121-*: matches no case or fusion model; "
+            "nearest: rms_norm-bf16-w_bf16-bias0-T7xH5120-*",
+        ),
     ],
 )
 def test_bad_input_is_a_one_line_usage_error(run_plain, args, error):
@@ -67,7 +77,7 @@ def test_clear_error_for_declined_case_is_a_skip(run_plain):
     result.assert_outcomes(passed=4, skipped=2)
     result.stdout.fnmatch_lines(
         [
-            "SKIPPED * declined by supports(): declined by supports() (probed: raises TypeError: weight must be torch.float16, got torch.float32)"
+            "SKIPPED * declined by supports(): supports() returned False (probed: raises TypeError: weight must be torch.float16, got torch.float32)"
         ]
     )
 
@@ -108,3 +118,35 @@ def test_ini_keys_select_impl_and_dtypes(run_plain, pytester: pytest.Pytester):
     ids = [line for line in result.outlines if "::test_norm[" in line]
     assert len(ids) == 2 * 3 * 2 * 42
     assert all("-fp32-" in i for i in ids)
+
+
+def test_a_run_that_certifies_nothing_for_an_impl_fails_with_one_line(run_plain):
+    result = run_plain("--normfusion-impl=reference", "--normfusion-impl=broken:DeclinesEverything", ONE_CASE)
+    result.assert_outcomes(passed=2, skipped=2)  # declines-everything has no fused_add_rms_norm either
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.stdout.fnmatch_lines(
+        ["normfusion: nothing was certified for impl declines-everything: all 2 of its cases were skipped*"]
+    )
+
+
+def test_declined_case_returning_the_wrong_dtype_is_a_skip_naming_it(run_plain):
+    result = run_plain(
+        "--normfusion-impl=broken:DeclinedReturnsWeightDtype",
+        "--normfusion-case=rms_norm-bf16-w_*-bias0-T3xH8-eps1e-05-contiguous-normal",
+        "-rs",
+    )
+    result.assert_outcomes(passed=2, skipped=1)
+    result.stdout.fnmatch_lines(
+        [
+            "SKIPPED * declined by supports(): the output takes the weight's dtype "
+            "(probed: y.dtype=torch.float32, but should be torch.bfloat16)"
+        ]
+    )
+
+
+def test_a_wrong_residual_out_does_not_hide_a_wrong_y(run_suite):
+    case = "fused_add_rms_norm-bf16-w_bf16-bias0-T3xH8-eps1e-05-contiguous-normal"
+    run = run_suite("--normfusion-impl=broken:WrongResidualDtypeAndWrongY", f"--normfusion-case={case}")
+    (record,) = run.certificate["cases"]
+    assert record["status"] == "failed"
+    assert record["failed_checks"] == ["numerics", "output-dtype"]

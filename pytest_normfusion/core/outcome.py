@@ -25,7 +25,8 @@ class Check(str, enum.Enum):
     WEIGHT_MODIFIED = "weight-modified"
     RANKS_DISAGREE = "ranks-disagree"  # all-reduce: ranks returned different outputs
     RAISED = "raised"
-    SUPPORTS_RAISED = "supports-raised"  # supports() raised, or answered something other than True/False/a reason
+    SUPPORTS_RAISED = "supports-raised"  # supports() raised
+    SUPPORTS_ANSWER = "supports-answer"  # supports() answered something other than True, False or a reason
     TIMEOUT = "timeout"
     CRASHED = "crashed"  # the process running the case died
     RANKS = "ranks"  # a rank died, hung or raised outside the candidate

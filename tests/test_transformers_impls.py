@@ -14,8 +14,9 @@ from pathlib import Path
 import pytest
 import torch
 
+from pytest_normfusion.core.case import Case
+from pytest_normfusion.core.matrix import single_device_cases
 from pytest_normfusion.impls import transformers_norms as hf
-from pytest_normfusion.matrix import Case, single_device_cases
 
 needs_transformers = pytest.mark.skipif(importlib.util.find_spec("transformers") is None, reason=hf.MISSING)
 

@@ -31,7 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     from tune_triton import parse_plan
 
     from pytest_normfusion import perf
-    from pytest_normfusion.impls import triton_norm as tn
+    from pytest_normfusion.impls.triton import plan as tn
     from pytest_normfusion.loading import load_candidate
     from pytest_normfusion.matrix import Case
 
@@ -44,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
         x, residual, w = perf.device_inputs(case, "cuda", generator)
         calls = {}
         for name in args.plans.split(","):
-            p = parse_plan(name, case.tokens, case.hidden, case.residual, multiprocessors)
+            p = parse_plan(name, case.tokens, case.hidden, case.residual, multiprocessors, weight == "fp32")
             if p is None:
                 continue
             calls[name] = functools.partial(tn.launch, x, residual, w, case.eps, case.weight_bias, launch_plan=p)

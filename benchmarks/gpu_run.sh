@@ -62,7 +62,8 @@ timeout "$PERF_S" $PY -m pytest -p no:cacheprovider -q -rf -m perf --normfusion-
   --benchmark-json="$OUT/perf-benchmark.json" $(session_limit $((PERF_S - 20)))
 
 stage norm benchmarks
-timeout "$BENCH_S" $PY benchmarks/bench_norms.py --out "$OUT/bench_norms.json" --quick --budget-s $((BENCH_S - 40))
+# shellcheck disable=SC2086  # BENCH_ARGS is a list of options
+timeout "$BENCH_S" $PY benchmarks/bench_norms.py --out "$OUT/bench_norms.json" --quick --budget-s $((BENCH_S - 40)) ${BENCH_ARGS:-}
 
 if [ "$TUNE_S" -gt 0 ]; then
   stage triton launch plans

@@ -16,12 +16,13 @@ import argparse
 
 import torch
 
-from pytest_normfusion import compare, reference
-from pytest_normfusion.distributed import exact_sums
-from pytest_normfusion.inputs import make_inputs
-from pytest_normfusion.matrix import Case
-from pytest_normfusion.reduction import reduction_bound
-from pytest_normfusion.tolerance import DEFAULT
+from pytest_normfusion import reference
+from pytest_normfusion.core import judge
+from pytest_normfusion.core.allreduce import exact_sums
+from pytest_normfusion.core.case import Case
+from pytest_normfusion.core.inputs import make_inputs
+from pytest_normfusion.core.judge_allreduce import reduction_bound
+from pytest_normfusion.core.tolerance import DEFAULT
 
 CHUNKS = 8  # a ring splits the rows into chunks; each chunk starts its sum at another rank
 
@@ -59,9 +60,9 @@ def measure(case: Case, seed: int, reduce, multiply: str) -> tuple[float, int, f
         y, r_out = reference.fused_add_rms_norm(reduced, r, w, case.eps, case.weight_bias, multiply=multiply)
     ratio = float(((r_out.double() - s64).abs() / reduction_bound(case, abs_sum, s64, DEFAULT)).max())
     own, _ = reference.norm_of_sum(r_out.float(), w, case.eps, case.weight_bias, y.dtype, multiply, "fp32-sum")
-    own_ulp = int(compare.ulp_distance(y, own).max())
+    own_ulp = int(judge.ulp_distance(y, own).max())
     strict, _ = reference.norm_of_sum(s32, w, case.eps, case.weight_bias, y.dtype, multiply, "fp32-sum")
-    differ = float((compare.ulp_distance(y, strict) != 0).double().mean())
+    differ = float((judge.ulp_distance(y, strict) != 0).double().mean())
     return ratio, own_ulp, differ
 
 

@@ -4,11 +4,11 @@ Run one process per GPU, once per world size:
 
     torchrun --nproc-per-node=2 benchmarks/bench_allreduce.py --out bench_allreduce_ws2.json
 
-Both sides are CUDA-graph timed over rotating inputs (pytest_normfusion.timing),
+Both sides are CUDA-graph timed over rotating inputs (pytest_normfusion.perf.timing),
 with every rank capturing the same number of calls; a case's time is the slowest
 rank's median. The unfused side all-reduces x in place (as an engine does on its
 GEMM output), so repeated calls grow x: the values are meaningless, the time is
-not (``perf.time_allreduce``). The unfused norm is FlashInfer's fused_add_rmsnorm
+not (``perf.allreduce.time_allreduce``). The unfused norm is FlashInfer's fused_add_rmsnorm
 when it takes the case, else our Triton kernel. Rank 0 writes the JSON.
 """
 
@@ -37,9 +37,10 @@ def main(argv: list[str] | None = None) -> int:
     import torch
     import torch.distributed as dist
 
-    from pytest_normfusion import perf, timing
+    from pytest_normfusion.certificate import environment
+    from pytest_normfusion.core.case import Case
     from pytest_normfusion.loading import load_candidate
-    from pytest_normfusion.matrix import Case
+    from pytest_normfusion.perf import allreduce
 
     local_rank = int(os.environ["LOCAL_RANK"])
     torch.cuda.set_device(local_rank)
@@ -53,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
         case = Case(
             "allreduce_rms_norm", args.dtype, args.dtype, 0.0, tokens, hidden, 1e-6, residual=True, world_size=world
         )
-        norm = perf.unfused_norm(fused, case, fallback)
+        norm = allreduce.unfused_norm(fused, case, fallback)
         rec: dict[str, Any] = {
             "world_size": world,
             "tokens": tokens,
@@ -65,7 +66,9 @@ def main(argv: list[str] | None = None) -> int:
         if why:
             records.append({**rec, "declined": why})
             continue
-        t_fused, t_unfused = perf.time_allreduce(fused, norm, case, None, torch.device("cuda", local_rank), args.seed)
+        t_fused, t_unfused = allreduce.time_allreduce(
+            fused, norm, case, None, torch.device("cuda", local_rank), args.seed
+        )
         medians = torch.tensor([t_fused.summary.median, t_unfused.summary.median], device="cuda", dtype=torch.float64)
         dist.all_reduce(medians, op=dist.ReduceOp.MAX)  # each side's slowest rank
         fused_us, unfused_us = (1e6 * medians).tolist()
@@ -83,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"ws{world} H{hidden} T{tokens}: fused {fused_us:.2f} us, unfused {unfused_us:.2f} us", flush=True)
     if rank == 0:
         meta = {
-            **timing.environment("cuda"),
+            **environment.flat("cuda"),
             "world_size": world,
             "command": shlex.join(["torchrun", f"--nproc-per-node={world}", *sys.argv]),
             "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),

@@ -6,7 +6,7 @@
 One record per impl x op x shape x dtype x weight x weight_bias (fields in
 ``RECORD_FIELDS``); an impl that declines a case or raises gets a record with
 ``declined`` or ``error`` and no timing. The top level holds the device, driver,
-versions, the device-copy bandwidth and the command. Timing: pytest_normfusion.timing.
+versions, the device-copy bandwidth and the command. Timing: pytest_normfusion.perf.timing.
 """
 
 from __future__ import annotations
@@ -40,26 +40,32 @@ RECORD_FIELDS = (
 )
 TOKENS = (1, 4, 16, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32768)
 TOKENS_QUICK = (1, 16, 128, 256, 1024, 4096, 16384, 32768)
-HIDDEN = (2048, 4096, 5120, 8192)
-DEFAULT_IMPLS = "reference,torch-compile,flashinfer,triton,liger_peer:Liger,copy_peer:Copy"
+HIDDEN = (2048, 2880, 4096, 5120, 5125, 6144, 7168, 8192)
+# weight dtype (x: x's dtype):weight_bias; same-dtype plain, then Gemma with an fp32 weight,
+# then the other two pairings
+PAIRINGS = "x:0,fp32:1,x:1,fp32:0"
+# torch-compile: H static, T dynamic (shipped); compile_peer:Static: every size static
+DEFAULT_IMPLS = "torch-compile,compile_peer:Static,flashinfer,triton,liger_peer:Liger,copy_peer:Copy"
 
 
-def cases(dtypes: list[str], tokens: tuple[int, ...]) -> Iterator[Any]:
+def cases(
+    dtypes: list[str], tokens: tuple[int, ...], hidden: tuple[int, ...] = HIDDEN, pairings: str = PAIRINGS
+) -> Iterator[Any]:
     """The sweep, most telling first (a run cut short by its budget keeps those)."""
-    from pytest_normfusion.matrix import Case
+    from pytest_normfusion.core.case import Case
 
     for dtype in dtypes:
-        # same-dtype plain, then Gemma with an fp32 weight, then the other two pairings
-        for weight, bias in ((dtype, 0.0), ("fp32", 1.0), (dtype, 1.0), ("fp32", 0.0)):
-            for op, hidden, t in itertools.product(("rms_norm", "fused_add_rms_norm"), HIDDEN, tokens):
-                yield Case(op, dtype, weight, bias, t, hidden, 1e-6, residual=op != "rms_norm")
+        for weight, bias in (p.split(":") for p in pairings.split(",")):
+            weight = dtype if weight == "x" else weight
+            for op, h, t in itertools.product(("rms_norm", "fused_add_rms_norm"), hidden, tokens):
+                yield Case(op, dtype, weight, float(bias), t, h, 1e-6, residual=op != "rms_norm")
 
 
 def bench_case(candidates: list[Any], case: Any, env: dict[str, Any], copy_gbps: float, seed: int) -> list[Any]:
-    """One record per candidate; the candidates are timed in alternating rounds (``perf.measure_all``)."""
-    from pytest_normfusion import perf
+    """One record per candidate; the candidates are timed in alternating rounds (``perf.sweep.measure_all``)."""
+    from pytest_normfusion.perf import sweep, verdict
 
-    timed, skipped = perf.measure_all(candidates, case, "cuda", seed)
+    timed, skipped = sweep.measure_all(candidates, case, "cuda", seed)
     records = []
     for candidate in candidates:
         rec: dict[str, Any] = {
@@ -82,7 +88,7 @@ def bench_case(candidates: list[Any], case: Any, env: dict[str, Any], copy_gbps:
         if why is not None:
             rec["error" if why.startswith("raised ") else "declined"] = why
         else:
-            rec.update(timed[candidate.name].record(perf.case_bytes(case), copy_gbps))
+            rec.update(timed[candidate.name].record(verdict.case_bytes(case), copy_gbps))
         records.append(rec)
     return records
 
@@ -93,6 +99,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--impls", default=DEFAULT_IMPLS, help=f"comma-separated specs (default {DEFAULT_IMPLS})")
     parser.add_argument("--dtypes", default="bf16", help="comma-separated x dtypes (default bf16)")
     parser.add_argument("--quick", action="store_true", help=f"tokens {TOKENS_QUICK} instead of {TOKENS}")
+    parser.add_argument("--hidden", default=",".join(map(str, HIDDEN)), help="comma-separated hidden sizes")
+    parser.add_argument("--pairings", default=PAIRINGS, help=f"weight dtype:weight_bias, comma-separated ({PAIRINGS})")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
         "--budget-s", type=float, default=None, help="start no new case after this many seconds (meta says truncated)"
@@ -101,13 +109,14 @@ def main(argv: list[str] | None = None) -> int:
 
     import torch
 
-    from pytest_normfusion import timing
+    from pytest_normfusion.certificate import environment
     from pytest_normfusion.loading import LoadError, load_candidate
+    from pytest_normfusion.perf import timing
 
     if not torch.cuda.is_available():
         print("bench_norms: no CUDA device; nothing measured", file=sys.stderr)
         return 2
-    env = timing.environment("cuda")
+    env = environment.flat("cuda")
     copy_gbps = timing.copy_bandwidth("cuda")
     candidates, load_errors = [], {}
     for spec in (s.strip() for s in args.impls.split(",") if s.strip()):
@@ -127,7 +136,9 @@ def main(argv: list[str] | None = None) -> int:
         # True until the sweep ends: a run killed from outside (a stage's timeout) leaves it so
         "truncated": True,
     }
-    sweep = list(cases([d.strip() for d in args.dtypes.split(",")], TOKENS_QUICK if args.quick else TOKENS))
+    hidden = tuple(int(h) for h in args.hidden.split(","))
+    dtypes = [d.strip() for d in args.dtypes.split(",")]
+    sweep = list(cases(dtypes, TOKENS_QUICK if args.quick else TOKENS, hidden, args.pairings))
     started = time.monotonic()
     for case in sweep:
         if args.budget_s is not None and time.monotonic() - started > args.budget_s:

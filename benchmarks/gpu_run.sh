@@ -32,13 +32,14 @@ CONFORMANCE_IMPLS=${CONFORMANCE_IMPLS:-reference flashinfer flashinfer-unchecked
 gpus=$($PY -c 'import torch; print(torch.cuda.device_count())')
 $PY - <<'EOF'
 import torch
-from pytest_normfusion import timing
-print(timing.environment("cuda"))
+from pytest_normfusion.certificate import environment
+from pytest_normfusion.perf import stats, timing
+print(environment.flat("cuda"))
 src = torch.empty(timing.COPY_BYTES, dtype=torch.uint8, device="cuda").fill_(1)
 dst = torch.empty_like(src)
-graphed = timing.time_calls([lambda: dst.copy_(src)]).summary.median
+graphed = timing.sample_interleaved([timing.prepare([lambda: dst.copy_(src)])])[0].summary.median
 print(f"device copy: {timing.copy_bandwidth('cuda'):.0f} GB/s eager (the roofline), "
-      f"{timing.gbps(2 * timing.COPY_BYTES, graphed):.0f} GB/s as a CUDA-graph memcpy node")
+      f"{stats.gbps(2 * timing.COPY_BYTES, graphed):.0f} GB/s as a CUDA-graph memcpy node")
 EOF
 
 # pytest-timeout's --session-timeout ends a session cleanly (reports and JSON written)
@@ -62,7 +63,8 @@ timeout "$PERF_S" $PY -m pytest -p no:cacheprovider -q -rf -m perf --normfusion-
   --benchmark-json="$OUT/perf-benchmark.json" $(session_limit $((PERF_S - 20)))
 
 stage norm benchmarks
-timeout "$BENCH_S" $PY benchmarks/bench_norms.py --out "$OUT/bench_norms.json" --quick --budget-s $((BENCH_S - 40))
+# shellcheck disable=SC2086  # BENCH_ARGS is a list of options
+timeout "$BENCH_S" $PY benchmarks/bench_norms.py --out "$OUT/bench_norms.json" --quick --budget-s $((BENCH_S - 40)) ${BENCH_ARGS:-}
 
 if [ "$TUNE_S" -gt 0 ]; then
   stage triton launch plans

@@ -30,10 +30,10 @@ def main(argv: list[str] | None = None) -> int:
     import torch
     from tune_triton import parse_plan
 
-    from pytest_normfusion import perf
-    from pytest_normfusion.impls import triton_norm as tn
+    from pytest_normfusion.core.case import Case
+    from pytest_normfusion.impls.triton import plan as tn
     from pytest_normfusion.loading import load_candidate
-    from pytest_normfusion.matrix import Case
+    from pytest_normfusion.perf import sweep
 
     peers = [load_candidate(s) for s in args.peers.split(",") if s]
     generator = torch.Generator(device="cuda").manual_seed(0)
@@ -41,15 +41,15 @@ def main(argv: list[str] | None = None) -> int:
     for spec in args.case:
         op, weight, bias, tokens, hidden = spec.split(":")
         case = Case(op, "bf16", weight, float(bias), int(tokens), int(hidden), 1e-6, residual=op != "rms_norm")
-        x, residual, w = perf.device_inputs(case, "cuda", generator)
+        x, residual, w = sweep.device_inputs(case, "cuda", generator)
         calls = {}
         for name in args.plans.split(","):
-            p = parse_plan(name, case.tokens, case.hidden, case.residual, multiprocessors)
+            p = parse_plan(name, case.tokens, case.hidden, case.residual, multiprocessors, weight == "fp32")
             if p is None:
                 continue
             calls[name] = functools.partial(tn.launch, x, residual, w, case.eps, case.weight_bias, launch_plan=p)
         for candidate in peers:
-            if perf.not_timed(candidate, case) is None:
+            if sweep.not_timed(candidate, case) is None:
                 inputs = (x, w) if op == "rms_norm" else (x, residual, w)
                 calls[candidate.name] = functools.partial(candidate.method(op), *inputs, case.eps, case.weight_bias)
         for name, call in calls.items():

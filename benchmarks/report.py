@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from collections import defaultdict
 from pathlib import Path
@@ -24,6 +25,44 @@ NOT_MEASURED = "**Not yet measured.** No GPU run has been recorded; every number
 LATENCY_TOKENS = 16
 # Columns that are no candidate but a yardstick (benchmarks/copy_peer.py): never "best".
 ROOFLINES = {"copy"}
+# A peer timed in several configurations is one column: the faster of them at each shape.
+MERGED = {"torch.compile": ("torch-compile", "torch-compile-static")}
+# Targets (issue 14): of the copy at inputs of TARGET_INPUT_BYTES and more; of the best
+# peer (ties within the medians' intervals count, as perf.Comparison.short_of); at T=1.
+TARGET_COPY = 0.95
+TARGET_INPUT_BYTES = 32 << 20
+TARGET_PEER = 0.99
+TARGET_T1_US = 1.2
+NOTCH = 1.57  # pytest_normfusion.perf.stats.NOTCH
+ITEMSIZE = {"bf16": 2, "fp16": 2, "fp32": 4}
+OURS = "triton"
+
+
+def merge_peers(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``records`` with each MERGED group replaced, per shape, by its fastest record (``variant``
+    names which), in the place of the group's first record."""
+    shape_keys = ("op", "dtype", "weight_dtype", "weight_bias", "tokens", "hidden")
+    out: list[Any] = []
+    groups: dict[tuple[Any, ...], int] = {}
+    for r in records:
+        name = next((m for m, parts in MERGED.items() if r["impl"] in parts), None)
+        if name is None:
+            out.append(r)
+            continue
+        key = (name, *(r[k] for k in shape_keys))
+        if key not in groups:
+            groups[key] = len(out)
+            out.append([])
+        out[groups[key]].append(r)
+    merged = []
+    for item in out:
+        if isinstance(item, list):
+            timed = [r for r in item if r.get("us")]
+            best = min(timed, key=lambda r: r["us"]) if timed else item[0]
+            name = next(m for m, parts in MERGED.items() if best["impl"] in parts)
+            item = {**best, "impl": name, "variant": best["impl"]}
+        merged.append(item)
+    return merged
 
 
 def load(path: Path) -> dict[str, Any]:
@@ -59,7 +98,7 @@ def _cell(rec: dict[str, Any]) -> str:
 
 def norms_tables(data: dict[str, Any]) -> list[str]:
     """One Markdown table per op x dtype x weight dtype x weight_bias: rows H x T, a column per impl."""
-    records = data["records"]
+    records = merge_peers(data["records"])
     impls = list(dict.fromkeys(r["impl"] for r in records))
     groups: dict[tuple[Any, ...], dict[tuple[int, int], dict[str, dict[str, Any]]]] = defaultdict(
         lambda: defaultdict(dict)
@@ -70,7 +109,9 @@ def norms_tables(data: dict[str, Any]) -> list[str]:
     lines = [_meta_line(data["meta"]), ""]
     lines.append(
         f"Cells: GB/s (each input read once, each output written once); us at T <= {LATENCY_TOKENS}. Best in bold;"
-        " `copy` (where measured) is no candidate: the same bytes moved by a plain copy (benchmarks/copy_peer.py)."
+        " `copy` (where measured) is no candidate: the same bytes moved by a plain copy (benchmarks/copy_peer.py);"
+        " `torch.compile` is the faster of its two configurations at each shape (H static with T dynamic, the"
+        " shipped `torch-compile`; every size static, benchmarks/compile_peer.py)."
     )
     for (op, dtype, weight, bias), rows in sorted(groups.items()):
         lines += ["", f"#### {op}, x {dtype}, weight {weight}, weight_bias {bias:g}", ""]
@@ -85,6 +126,66 @@ def norms_tables(data: dict[str, Any]) -> list[str]:
                 text = "-" if rec is None else _cell(rec)
                 cells.append(f"**{text}**" if impl == best else text)
             lines.append(f"| {hidden} x {tokens} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def _interval(rec: dict[str, Any]) -> tuple[float, float]:
+    half = NOTCH * rec.get("us_iqr", 0.0) / max(1, rec.get("repeats", 1)) ** 0.5
+    return rec["us"] - half, rec["us"] + half
+
+
+def targets(data: dict[str, Any]) -> list[str]:
+    """Where our kernels stand against the targets, from the sweep alone."""
+    records = merge_peers(data["records"])
+    copy_gbps = data["meta"].get("copy_gbps")
+    shapes: dict[tuple[Any, ...], dict[str, dict[str, Any]]] = defaultdict(dict)
+    for r in records:
+        if r.get("us"):
+            shapes[r["op"], r["dtype"], r["weight_dtype"], r["weight_bias"], r["hidden"], r["tokens"]][r["impl"]] = r
+    big, short, ties, ratios, t1 = [], [], 0, [], []
+    for (op, dtype, weight, bias, hidden, tokens), by_impl in sorted(shapes.items()):
+        ours = by_impl.get(OURS)
+        if ours is None:
+            continue
+        name = f"{op} {dtype} w_{weight} bias{bias:g} {tokens} x {hidden}"
+        inputs = tokens * hidden * ITEMSIZE[dtype] * (2 if op != "rms_norm" else 1)
+        if copy_gbps and inputs >= TARGET_INPUT_BYTES:
+            big.append((ours["gbps"] / copy_gbps, name))
+        peers = {k: v for k, v in by_impl.items() if k != OURS and k not in ROOFLINES}
+        if peers:
+            best = min(peers.values(), key=lambda r: r["us"])
+            ratio = best["us"] / ours["us"]
+            ratios.append(ratio)
+            if ratio < TARGET_PEER:
+                if _interval(best)[1] < TARGET_PEER * _interval(ours)[0]:
+                    short.append(f"{name}: {ratio:.3f}x {best['impl']} ({ours['us']:.2f} vs {best['us']:.2f} us)")
+                else:
+                    ties += 1
+        if tokens == 1 and ITEMSIZE[dtype] == 2:
+            t1.append((ours["us"], name))
+    lines = []
+    if big:
+        low = sorted(big)
+        under = [f"{name} ({f:.3f})" for f, name in low if f < TARGET_COPY]
+        lines.append(
+            f"- Copy ({copy_gbps:.0f} GB/s): {len(big)} shapes with >= {TARGET_INPUT_BYTES >> 20} MiB of input, "
+            f"{low[0][0]:.3f} to {low[-1][0]:.3f} of it; under {TARGET_COPY}: {len(under)}"
+            + (": " + "; ".join(under) if under else ".")
+        )
+    if ratios:
+        geo = 2 ** (sum(math.log2(r) for r in ratios) / len(ratios))
+        lines.append(
+            f"- Best peer: {len(ratios)} shapes, geometric mean {geo:.2f}x; under {TARGET_PEER}x beyond the medians'"
+            f" intervals: {len(short)}"
+            + (": " + "; ".join(short) if short else "")
+            + f"; ties under {TARGET_PEER}x: {ties}."
+        )
+    if t1:
+        over = [f"{name} ({us:.2f} us)" for us, name in sorted(t1) if us > TARGET_T1_US]
+        lines.append(
+            f"- T=1 (2-byte x): {min(t1)[0]:.2f} to {max(t1)[0]:.2f} us; over {TARGET_T1_US} us: {len(over)}"
+            + (": " + "; ".join(over) if over else ".")
+        )
     return lines
 
 
@@ -105,12 +206,16 @@ def allreduce_table(datas: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
-def results_section(norms: dict[str, Any] | None, allreduce: list[dict[str, Any]]) -> list[str]:
-    if norms is None and not allreduce:
+def results_section(norms: list[dict[str, Any]], allreduce: list[dict[str, Any]]) -> list[str]:
+    """One RMSNorm section per sweep (a device each, in the order given), then the all-reduce table."""
+    if not norms and not allreduce:
         return [NOT_MEASURED]
     lines: list[str] = []
-    if norms is not None:
-        lines += ["### RMSNorm and fused add + RMSNorm", "", *norms_tables(norms)]
+    for i, data in enumerate(norms):
+        device = data["meta"].get("device") or "unknown device"
+        lines += [""] if i else []
+        lines += [f"### RMSNorm and fused add + RMSNorm, {device}", "", "Against the targets:", "", *targets(data), ""]
+        lines += norms_tables(data)
     if allreduce:
         lines += ["", "### All-reduce + residual + RMSNorm", "", *allreduce_table(allreduce)]
     return lines
@@ -137,7 +242,9 @@ def plot(norms: dict[str, Any], path: Path) -> bool:
     except ImportError:
         return False
     records = [
-        r for r in norms["records"] if r.get("gbps") and r["weight_dtype"] == r["dtype"] and not r["weight_bias"]
+        r
+        for r in merge_peers(norms["records"])
+        if r.get("gbps") and r["weight_dtype"] == r["dtype"] and not r["weight_bias"]
     ]
     if not records:
         return False
@@ -171,18 +278,22 @@ def plot(norms: dict[str, Any], path: Path) -> bool:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--norms", type=Path, help="bench_norms.py JSON")
+    parser.add_argument(
+        "--norms", type=Path, action="append", default=[], help="bench_norms.py JSON, one per device (repeat)"
+    )
     parser.add_argument("--allreduce", type=Path, action="append", default=[], help="bench_allreduce.py JSON (repeat)")
     parser.add_argument("--doc", type=Path, default=Path("docs/performance.md"))
-    parser.add_argument("--plot", type=Path, help="PNG to write (needs matplotlib)")
+    parser.add_argument("--plot", type=Path, help="PNG of the last --norms to write (needs matplotlib)")
     args = parser.parse_args(argv)
-    norms = load(args.norms) if args.norms else None
+    norms = [load(p) for p in args.norms]
     allreduce = [load(p) for p in args.allreduce if p.exists()]
     args.doc.write_text(replace_section(args.doc.read_text(), results_section(norms, allreduce)))
     print(f"report: wrote {args.doc}")
-    if args.plot and norms is not None:
+    if args.plot and norms:
         print(
-            f"report: wrote {args.plot}" if plot(norms, args.plot) else "report: no plot (matplotlib absent or no data)"
+            f"report: wrote {args.plot}"
+            if plot(norms[-1], args.plot)
+            else "report: no plot (matplotlib absent or no data)"
         )
     return 0
 

@@ -6,10 +6,10 @@
 For each op x weight pairing x H x T of the sweep, times every launch plan that
 keeps 2 to 64 elements per thread (one row block per program, and programs
 that loop over row blocks, loading the next one early), or the plans of
-``--plans``, the plan ``triton_norm.plan`` picks, and the peers, all in one process
-with ``pytest_normfusion.timing`` (CUDA-graph replays, rotating inputs). Writes
+``--plans``, the plan ``impls/triton/plan.py`` picks, and the peers, all in one process
+with ``pytest_normfusion.perf.timing`` (CUDA-graph replays, rotating inputs). Writes
 every record as JSON and prints, per shape, the best plan, the default plan and
-the best peer. The data behind ``triton_norm.plan``.
+the best peer. The data behind the per-device tables of ``impls/triton/plan.py`` (``plan_table.py`` prints one).
 """
 
 from __future__ import annotations
@@ -25,19 +25,22 @@ import time
 from pathlib import Path
 from typing import Any
 
-TOKENS = (1, 16, 256, 1024, 4096, 32768)
-HIDDEN = (2048, 4096, 5120, 8192)
+TOKENS = (1, 16, 256, 1024, 4096, 16384, 32768)
+# most telling first: a run cut short by its budget keeps those
+HIDDEN = (5120, 8192, 2048, 4096, 2880, 7168, 6144, 5125)
 WARPS = (2, 4, 8, 16, 32)
 # Looping programs: (programs per multiprocessor, warps per program).
 PERSISTENT = ((1, 16), (2, 8), (2, 16), (4, 4), (4, 8))
+# Chunked two-pass kernel: (chunk, warps); its second pass re-reads the row from L2.
+CHUNKED = ((1024, 2), (1024, 4), (2048, 4), (2048, 8), (4096, 8), (4096, 16))
 GROUP = 4  # candidates timed in alternation at once (their inputs are all on the GPU)
-PAIRINGS = "bf16:0,fp32:1"  # weight dtype:weight_bias, with bf16 x
+PAIRINGS = "x:0,fp32:1"  # weight dtype (x: x's dtype):weight_bias
 
 
 def plans(tokens: int, hidden: int, multiprocessors: int) -> list[Any]:
     """Every single-pass plan with 2..64 elements per thread and no more rows than T: one
     row block per program, and programs looping over row blocks (fewer than the blocks)."""
-    from pytest_normfusion.impls import triton_norm as tn
+    from pytest_normfusion.impls.triton import plan as tn
 
     block = 1 << (hidden - 1).bit_length()
     out = []
@@ -50,24 +53,42 @@ def plans(tokens: int, hidden: int, multiprocessors: int) -> list[Any]:
                 programs = per_sm * multiprocessors
                 if persistent_warps == warps and rows <= 2 and programs < blocks:
                     out.append(tn.Plan(True, rows, block, warps, programs, looping=True))
+    for chunk, warps in CHUNKED:
+        if chunk <= 2 * block:
+            out.append(tn.Plan(False, 1, chunk, warps, tokens))
     return out
 
 
 PLAN_SPEC = re.compile(r"r(?P<rows>\d+)w(?P<warps>\d+)(?:p(?P<per_sm>\d+))?$")
+CHUNK_SPEC = re.compile(r"c(?P<chunk>\d+)w(?P<warps>\d+)$")
 
 
-def parse_plan(spec: str, tokens: int, hidden: int, residual: bool, multiprocessors: int) -> Any:
-    """A ``triton_norm.Plan`` from ``default`` (what ``triton_norm.plan`` picks) or a spec:
+def parse_plan(
+    spec: str,
+    tokens: int,
+    hidden: int,
+    residual: bool,
+    multiprocessors: int,
+    fp32_weight: bool = False,
+    itemsize: int = 2,
+) -> Any:
+    """A ``Plan`` from ``default`` (what ``plan.plan`` picks on this device) or a spec:
     ``r2w16`` (rows, warps; one row block per program), ``r1w8p2`` (2 programs per
     multiprocessor looping over the row blocks, each loading its next block early).
     None where the spec does not fit the shape (looping programs need more blocks than programs)."""
-    from pytest_normfusion.impls import triton_norm as tn
+    from pytest_normfusion.impls.triton import plan as tn
 
     if spec == "default":
-        return tn.plan(tokens, hidden, residual, multiprocessors=multiprocessors)
+        import torch
+
+        table = tn.device_table(torch.device("cuda"))
+        return tn.plan(tokens, hidden, residual, tn.MAX_SINGLE_PASS, multiprocessors, table, itemsize, fp32_weight)
+    c = CHUNK_SPEC.match(spec)
+    if c is not None:  # the two-pass kernel, one row per program in chunks
+        return tn.Plan(False, 1, int(c["chunk"]), int(c["warps"]), tokens)
     m = PLAN_SPEC.match(spec)
     if m is None:
-        raise ValueError(f"plan {spec!r} is not 'default' or r<rows>w<warps>[p<programs per SM>]")
+        raise ValueError(f"plan {spec!r} is not 'default', c<chunk>w<warps> or r<rows>w<warps>[p<programs per SM>]")
     rows, warps = int(m["rows"]), int(m["warps"])
     block = 1 << (hidden - 1).bit_length()
     blocks = -(-tokens // rows)
@@ -78,7 +99,10 @@ def parse_plan(spec: str, tokens: int, hidden: int, residual: bool, multiprocess
 
 
 def plan_name(p: Any, multiprocessors: int) -> str:
-    """``triton[r2w16]``: rows and warps; ``triton[r1w8p2]``: 2 programs per multiprocessor, looping."""
+    """``triton[r2w16]``: rows and warps; ``triton[r1w8p2]``: 2 programs per multiprocessor, looping;
+    ``triton[c2048w4]``: the two-pass kernel in chunks of 2048 with 4 warps."""
+    if not p.single_pass:
+        return f"triton[c{p.block}w{p.num_warps}]"
     per_sm = f"p{p.programs // multiprocessors}" if p.programs % multiprocessors == 0 else f"P{p.programs}"
     return f"triton[r{p.rows}w{p.num_warps}" + (f"{per_sm}]" if p.looping else "]")
 
@@ -94,6 +118,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--budget-s", type=float, default=300.0, help="start no new shape after this")
     parser.add_argument("--ops", default="rms_norm,fused_add_rms_norm")
+    parser.add_argument("--dtypes", default="bf16", help="x dtypes, comma-separated")
     parser.add_argument("--pairings", default=PAIRINGS, help="weight dtype:weight_bias, comma-separated")
     parser.add_argument("--hidden", type=_ints, default=HIDDEN)
     parser.add_argument("--tokens", type=_ints, default=TOKENS)
@@ -104,13 +129,14 @@ def main(argv: list[str] | None = None) -> int:
 
     import torch
 
-    from pytest_normfusion import perf, timing
-    from pytest_normfusion.impls import triton_norm as tn
+    from pytest_normfusion.certificate import environment
+    from pytest_normfusion.core.case import Case
+    from pytest_normfusion.impls.triton import plan as tn
     from pytest_normfusion.loading import load_candidate
-    from pytest_normfusion.matrix import Case
+    from pytest_normfusion.perf import stats, sweep, timing, verdict
 
     meta = {
-        **timing.environment("cuda"),
+        **environment.flat("cuda"),
         "copy_gbps": timing.copy_bandwidth("cuda"),
         "command": shlex.join([sys.executable, *sys.argv]),
     }
@@ -135,15 +161,17 @@ def main(argv: list[str] | None = None) -> int:
             return lambda x, r, w, eps, bias: launch(x, r, w, eps, bias)
 
     multiprocessors = torch.cuda.get_device_properties(0).multi_processor_count
-    for (weight, bias), op, hidden, tokens in itertools.product(
-        pairings, args.ops.split(","), args.hidden, args.tokens
+    for hidden, tokens, dtype, op, (weight, bias) in itertools.product(
+        args.hidden, args.tokens, args.dtypes.split(","), args.ops.split(","), pairings
     ):
-        case = Case(op, "bf16", weight, bias, tokens, hidden, 1e-6, residual=op != "rms_norm")
+        weight = dtype if weight == "x" else weight
+        case = Case(op, dtype, weight, bias, tokens, hidden, 1e-6, residual=op != "rms_norm")
         if time.monotonic() - started > args.budget_s:
             print(f"budget of {args.budget_s:g} s spent; stopping before {case.id}", flush=True)
             break
-        nbytes = perf.case_bytes(case)
-        default = tn.plan(tokens, hidden, op != "rms_norm", multiprocessors=multiprocessors)
+        nbytes = verdict.case_bytes(case)
+        fp32_weight, itemsize = weight == "fp32" and dtype != "fp32", 4 if dtype == "fp32" else 2
+        default = parse_plan("default", tokens, hidden, op != "rms_norm", multiprocessors, fp32_weight, itemsize)
         if args.plans:
             chosen = [parse_plan(s, tokens, hidden, op != "rms_norm", multiprocessors) for s in args.plans.split(",")]
         else:
@@ -152,7 +180,7 @@ def main(argv: list[str] | None = None) -> int:
         rivals_all = [*peers, *(Planned(p) for p in candidates.values())]
         measured, skipped = {}, {}
         for i in range(0, len(rivals_all), args.group):  # alternating rounds within groups that fit in memory
-            timed_group, skipped_group = perf.measure_all(rivals_all[i : i + args.group], case, "cuda", args.seed)
+            timed_group, skipped_group = sweep.measure_all(rivals_all[i : i + args.group], case, "cuda", args.seed)
             measured.update(timed_group)
             skipped.update(skipped_group)
         for name, why in skipped.items():
@@ -163,13 +191,14 @@ def main(argv: list[str] | None = None) -> int:
                 {
                     "case": case.id,
                     "op": op,
+                    "dtype": dtype,
                     "weight_dtype": weight,
                     "weight_bias": bias,
                     "tokens": tokens,
                     "hidden": hidden,
                     "impl": name,
                     "us": us,
-                    "gbps": timing.gbps(nbytes, us * 1e-6),
+                    "gbps": stats.gbps(nbytes, us * 1e-6),
                 }
             )
         ours = {k: v for k, v in timed.items() if k.startswith("triton[")}
@@ -178,7 +207,7 @@ def main(argv: list[str] | None = None) -> int:
         dflt = plan_name(default, multiprocessors)
         peer = min(rivals, key=rivals.get) if rivals else None
         line = (
-            f"{op[:9]:9} w_{weight} H{hidden:<5} T{tokens:<6} best {best:16} {ours[best]:8.2f}  "
+            f"{op[:9]:9} {dtype} w_{weight} H{hidden:<5} T{tokens:<6} best {best:16} {ours[best]:8.2f}  "
             f"default {dflt:16} {ours.get(dflt, float('nan')):8.2f}"
         )
         if peer:

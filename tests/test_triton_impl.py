@@ -49,7 +49,7 @@ def test_triton_conforms_on_a_slice_of_the_suite(pytester: pytest.Pytester) -> N
 def test_two_pass_kernel_conforms(pytester: pytest.Pytester) -> None:
     """A tiny single-pass bound sends every H past 64 to the chunked two-pass kernel."""
     pytester.makepyfile(
-        chunked="from pytest_normfusion.impls.triton_kernels import Triton\n\n"
+        chunked="from pytest_normfusion.impls.triton import Triton\n\n"
         "def make():\n    return Triton(max_single_pass=64)\n"
     )
     result = _run(
@@ -69,7 +69,7 @@ import re, sys
 import triton
 from triton.backends.compiler import GPUTarget
 from triton.compiler import ASTSource
-from pytest_normfusion.impls import triton_norm as tn
+from pytest_normfusion.impls.triton import kernels as tn
 
 assert not tn.INTERPRET
 common = {"x_ptr": "*{x}", "r_ptr": "*{x}", "w_ptr": "*{w}", "y_ptr": "*{x}", "r_out_ptr": "*{x}"}
@@ -124,12 +124,15 @@ def test_interpreter_works_after_another_impl_imported_triton(pytester: pytest.P
     result.assert_outcomes(passed=2)
 
 
-# Every plan fits the kernel, and a looping plan (programs < row blocks, next block loaded
+# Every plan fits the kernel (the rules', and the H200 table's), and a looping plan (programs < row blocks, next block loaded
 # early) returns bit for bit what one block per program returns, in the interpreter.
 _PLANS_AND_LOOPING = """
 import itertools
 import torch
-from pytest_normfusion.impls import triton_norm as tn
+from pytest_normfusion.impls.triton import interpret
+
+assert interpret.enable()  # before triton is first imported
+from pytest_normfusion.impls.triton import plan as tn
 
 for T, H, residual, sms in itertools.product(
     (1, 7, 131, 133, 527, 528, 1024, 4097, 32768, 100000),
@@ -151,6 +154,25 @@ for T, H, residual, sms in itertools.product(
         assert p.programs % sms == 0 and blocks > tn.LOOPING_MIN_BLOCKS_PER_SM * sms, where
     else:
         assert p.programs == blocks, where
+
+# the H200 table's plans, looked up at the nearest measured H and T, fit the kernel too
+for T, H, residual, fp32_weight in itertools.product(
+    (1, 2, 5, 64, 100, 527, 2048, 3000, 8192, 20000, 32768, 100000),
+    (24, 2048, 2049, 2880, 3000, 4096, 5120, 5125, 6144, 7168, 8192, 8193, 12288, 16384),
+    (False, True),
+    (False, True),
+):
+    p = tn.plan(T, H, residual, multiprocessors=132, table=tn.H200, fp32_weight=fp32_weight)
+    where = (T, H, residual, fp32_weight, p)
+    if not 2048 <= H <= 8192:
+        assert p == tn.rules(T, H, residual, multiprocessors=132), where
+    elif not p.single_pass:
+        assert p.programs == T and p.rows == 1 and not p.looping and p.block <= tn.MAX_SINGLE_PASS, where
+    else:
+        blocks = -(-T // p.rows)
+        assert p.block >= H and p.rows * p.block <= tn.MAX_SINGLE_PASS and 32 * p.num_warps <= p.rows * p.block, where
+        assert p.looping == (p.programs < blocks) and (p.looping or p.programs == blocks), where
+assert tn.plan(32768, 5120, table=tn.H200, itemsize=4) == tn.rules(32768, 5120), "4-byte x takes the rules"
 
 torch.manual_seed(0)
 for residual, wdtype in ((False, torch.float32), (True, torch.bfloat16)):

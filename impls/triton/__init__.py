@@ -1,8 +1,10 @@
-"""Our Triton kernels as a candidate (profile fp32 / fp32-sum); kernels in ``triton_norm``.
+"""Our Triton kernels as a candidate (profile fp32 / fp32-sum): ``kernels`` (the @jit kernels),
+``plan`` (launch plans per device, the launcher), ``interpret`` (the CPU interpreter switch).
 
 Triton is imported on first use, so the candidate loads where it is not installed
 and ``supports`` says why every case is declined. Without CUDA the kernels run in
-Triton's CPU interpreter (``NORMFUSION_TRITON_INTERPRET=0`` turns that off).
+Triton's CPU interpreter (``NORMFUSION_TRITON_INTERPRET=0`` turns that off); the
+candidate turns it on (``interpret.enable()``) before it first imports triton.
 """
 
 from __future__ import annotations
@@ -13,15 +15,18 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
+from pytest_normfusion.impls.triton import interpret
+
 if TYPE_CHECKING:
     from pytest_normfusion.api import Case
 
 
 @functools.cache
-def _kernels() -> Any:
-    """The kernel module, or an ImportError that says what is missing."""
+def _plan_module() -> Any:
+    """The launcher module (``plan``, which imports the kernels), or an ImportError that says what is missing."""
+    interpret.enable()
     try:
-        return importlib.import_module("pytest_normfusion.impls.triton_norm")
+        return importlib.import_module("pytest_normfusion.impls.triton.plan")
     except ModuleNotFoundError as exc:
         raise ImportError(f"triton is not installed ({exc}); pip install 'triton>=3'") from exc
 
@@ -29,11 +34,11 @@ def _kernels() -> Any:
 def unavailable() -> str | None:
     """Why the kernels cannot run here, or None."""
     try:
-        kernels = _kernels()
+        launcher = _plan_module()
     except ImportError as exc:
         return str(exc)
-    if not kernels.INTERPRET and not torch.cuda.is_available():
-        return f"no CUDA device, and Triton's interpreter is off ({kernels.INTERPRET_ENV}=0)"
+    if not launcher.INTERPRET and not torch.cuda.is_available():
+        return f"no CUDA device, and Triton's interpreter is off ({interpret.INTERPRET_ENV}=0)"
     return None
 
 
@@ -50,9 +55,9 @@ class Triton:
         return unavailable() or True
 
     def _launch(self, *args: Any) -> tuple[torch.Tensor, torch.Tensor | None]:
-        kernels = _kernels()
-        bound = kernels.MAX_SINGLE_PASS if self.max_single_pass is None else self.max_single_pass
-        return kernels.launch(*args, max_single_pass=bound)
+        launcher = _plan_module()
+        bound = launcher.MAX_SINGLE_PASS if self.max_single_pass is None else self.max_single_pass
+        return launcher.launch(*args, max_single_pass=bound)
 
     def rms_norm(
         self, x: torch.Tensor, weight: torch.Tensor | None, eps: float, weight_bias: float = 0.0

@@ -1,0 +1,210 @@
+"""Our Triton RMSNorm and fused residual-add RMSNorm kernels (the launch plan and launcher: ``plan``).
+
+One kernel body serves both ops (``HAS_RESIDUAL``). Semantics (DESIGN.md 2, profile
+fp32 / fp32-sum): statistics in fp32; ``y = s * rsqrt(mean(s^2) + eps) * (w + weight_bias)``
+all in fp32 and rounded once; with a residual, ``s = x + r`` in fp32, ``r_out = s``
+rounded, and ``y`` from the unrounded ``s``.
+
+Two kernels:
+- rows kernel: a program holds a block of ``ROWS`` whole rows in registers, so x is
+  read once; a program takes one block, or (``LOOPING``) loops over several, loading
+  its next block while it reduces and stores the current one;
+- chunked kernel: one row per program in ``CHUNK`` pieces, two passes, the second
+  re-reading the row from L2 (any H; faster than the rows kernel at large T for some H).
+
+In Triton's interpreter (``interpret``; CPU tensors) fp32 converts to bf16 by truncation
+(triton 3.9: 196 of 400 bf16 outputs 1 ulp low, measured), so there the kernels round
+to nearest even by hand (``ROUND_BF16``). Import this module after ``interpret.enable()``
+where the interpreter should interpret triton's own library too.
+"""
+
+from __future__ import annotations
+
+import triton
+import triton.language as tl
+from triton.runtime.interpreter import InterpretedFunction
+
+from pytest_normfusion.impls.triton.interpret import interpreting
+
+INTERPRET = interpreting()
+# Our kernels are interpreted whenever INTERPRET is set, even when triton was imported
+# earlier without TRITON_INTERPRET (torch._dynamo imports triton): then triton's own library
+# functions are compiled-only, and the kernels sum with tl.reduce over our own combine
+# function instead of tl.sum (correct, but about 20x slower in the interpreter: measured
+# 23 s vs ~1 s for two quick-matrix cases).
+_jit = InterpretedFunction if INTERPRET else triton.jit
+_LIBRARY_COMPILED_ONLY = INTERPRET and not isinstance(tl.sum, InterpretedFunction)
+
+
+if _LIBRARY_COMPILED_ONLY:
+
+    @_jit
+    def _add(a, b):
+        return a + b
+
+    @_jit
+    def _row_sum(v, axis: tl.constexpr):
+        """A sum along ``axis`` with our own combine function (see ``_jit``), in fp64: the
+        interpreter folds it sequentially, and a sequential fp32 sum of 5125 squares flipped
+        0.22 % of fp16 outputs by 1 ulp (measured; the bound is 0.1 %)."""
+        return tl.reduce(v.to(tl.float64), axis, _add).to(tl.float32)
+
+else:
+
+    @_jit
+    def _row_sum(v, axis: tl.constexpr):
+        return tl.sum(v, axis=axis)
+
+
+@_jit
+def _round_bf16(v):
+    """fp32 -> the fp32 value of the nearest-even bf16 (exact to convert afterwards)."""
+    bits = v.to(tl.uint32, bitcast=True)
+    bits = ((bits + 0x7FFF + ((bits >> 16) & 1)) >> 16) << 16
+    return bits.to(tl.float32, bitcast=True)
+
+
+@_jit
+def _cast_out(v, dtype: tl.constexpr, ROUND_BF16: tl.constexpr):
+    if ROUND_BF16:
+        v = _round_bf16(v)
+    return v.to(dtype)
+
+
+@_jit
+def _load_block(ptr, stride, row_block, n_rows, cols, col_ok, ROWS: tl.constexpr):
+    """Rows ``row_block * ROWS ..`` of a (n_rows, stride) matrix, in its dtype (none past n_rows)."""
+    rows = (row_block * ROWS + tl.arange(0, ROWS)).to(tl.int64)  # int64 before the row stride
+    mask = (rows < n_rows)[:, None] & col_ok[None, :]
+    return tl.load(ptr + rows[:, None] * stride + cols[None, :], mask=mask, other=0.0)
+
+
+@_jit
+def _norm_block(
+    x,  # the loaded (ROWS, BLOCK) block of x, in x.dtype
+    r,  # the loaded block of the residual (x without one)
+    w,  # the loaded (BLOCK,) weight (unused without one)
+    y_ptr,  # pointer to the output y, packed
+    r_out_ptr,  # pointer to the residual output, packed
+    row_block,  # which block of ROWS rows this is
+    n_rows,  # rows of x
+    n_cols,  # columns of x (H)
+    cols,  # column indices, arange(0, BLOCK)
+    col_ok,  # cols < n_cols
+    eps,  # epsilon inside the square root
+    weight_bias,  # added to the weight
+    HAS_RESIDUAL: tl.constexpr,  # store s = x + r to r_out too
+    HAS_WEIGHT: tl.constexpr,  # scale by (w + weight_bias)
+    ROWS: tl.constexpr,  # rows in the block
+    ROUND_BF16: tl.constexpr,  # round to nearest even by hand before a bf16 store
+):
+    """Normalise one loaded row block (``r`` and ``w`` unread without them) and store it."""
+    s = x.to(tl.float32)
+    if HAS_RESIDUAL:
+        s += r.to(tl.float32)
+    rows = (row_block * ROWS + tl.arange(0, ROWS)).to(tl.int64)
+    mask = (rows < n_rows)[:, None] & col_ok[None, :]
+    out_offsets = rows[:, None] * n_cols + cols[None, :]  # outputs are packed
+    if HAS_RESIDUAL:
+        tl.store(r_out_ptr + out_offsets, _cast_out(s, r_out_ptr.dtype.element_ty, ROUND_BF16), mask=mask)
+    rstd = tl.math.rsqrt(_row_sum(s * s, 1) / n_cols + eps)
+    y = s * rstd[:, None]
+    if HAS_WEIGHT:
+        y = y * (w.to(tl.float32) + weight_bias)[None, :]
+    tl.store(y_ptr + out_offsets, _cast_out(y, y_ptr.dtype.element_ty, ROUND_BF16), mask=mask)
+
+
+@_jit
+def _norm_rows_kernel(
+    x_ptr,  # pointer to the input x, (n_rows, x_stride) with unit column stride
+    r_ptr,  # pointer to the residual (x again, unread, without one)
+    w_ptr,  # pointer to the weight, (n_cols,) packed, x.dtype or fp32 (unread without one)
+    y_ptr,  # pointer to the output y, (n_rows, n_cols) packed, x.dtype
+    r_out_ptr,  # pointer to the residual output x + r, like y (unwritten without a residual)
+    n_rows,  # rows of x (tokens, T)
+    n_cols,  # columns of x (hidden size, H)
+    x_stride,  # how much to increase x_ptr when moving by one row
+    r_stride,  # how much to increase r_ptr when moving by one row
+    eps,  # epsilon inside the square root
+    weight_bias,  # added to the weight: 1.0 is Gemma's (1 + w)
+    HAS_RESIDUAL: tl.constexpr,  # fused residual add: s = x + r, stored to r_out
+    HAS_WEIGHT: tl.constexpr,  # scale by (w + weight_bias); without it, no scale
+    ROWS: tl.constexpr,  # rows in a program's block
+    BLOCK: tl.constexpr,  # columns held per row, a power of two >= n_cols
+    ROUND_BF16: tl.constexpr,  # round to nearest even by hand before a bf16 store (interpreter)
+    USE_PDL: tl.constexpr,  # programmatic dependent launch (sm_90+): wait for the previous kernel here
+    LOOPING: tl.constexpr,  # fewer programs than blocks: each loops, loading its next block early
+):
+    cols = tl.arange(0, BLOCK)
+    col_ok = cols < n_cols
+    first = tl.program_id(0)
+    if USE_PDL:  # the previous kernel's writes are visible from here on
+        tl.extra.cuda.gdc_wait()
+    # the weight and the first block are loaded together: one memory latency, not two
+    w = tl.load(w_ptr + cols, mask=col_ok, other=0.0) if HAS_WEIGHT else col_ok
+    x = _load_block(x_ptr, x_stride, first, n_rows, cols, col_ok, ROWS)
+    r = _load_block(r_ptr, r_stride, first, n_rows, cols, col_ok, ROWS) if HAS_RESIDUAL else x
+    if USE_PDL:  # the next kernel may start its launch; it waits for our writes itself
+        tl.extra.cuda.gdc_launch_dependents()
+    if LOOPING:  # fewer programs than blocks: each loads its next block before storing this one
+        step = tl.num_programs(0)
+        for row_block in range(first, (n_rows + ROWS - 1) // ROWS, step):
+            x_now, x = x, _load_block(x_ptr, x_stride, row_block + step, n_rows, cols, col_ok, ROWS)
+            r_now = x_now
+            if HAS_RESIDUAL:
+                r_now, r = r, _load_block(r_ptr, r_stride, row_block + step, n_rows, cols, col_ok, ROWS)
+            _norm_block(
+                x_now, r_now, w, y_ptr, r_out_ptr, row_block, n_rows, n_cols, cols, col_ok, eps, weight_bias,
+                HAS_RESIDUAL, HAS_WEIGHT, ROWS, ROUND_BF16,
+            )  # fmt: skip
+    else:
+        _norm_block(
+            x, r, w, y_ptr, r_out_ptr, first, n_rows, n_cols, cols, col_ok, eps, weight_bias,
+            HAS_RESIDUAL, HAS_WEIGHT, ROWS, ROUND_BF16,
+        )  # fmt: skip
+
+
+@_jit
+def _norm_chunks_kernel(
+    x_ptr,  # pointer to the input x, (rows, x_stride) with unit column stride; one row per program
+    r_ptr,  # pointer to the residual (x again, unread, without one)
+    w_ptr,  # pointer to the weight, (n_cols,) packed, x.dtype or fp32 (unread without one)
+    y_ptr,  # pointer to the output y, (rows, n_cols) packed, x.dtype
+    r_out_ptr,  # pointer to the residual output x + r, like y (unwritten without a residual)
+    n_cols,  # columns of x (hidden size, H)
+    x_stride,  # how much to increase x_ptr when moving by one row
+    r_stride,  # how much to increase r_ptr when moving by one row
+    eps,  # epsilon inside the square root
+    weight_bias,  # added to the weight: 1.0 is Gemma's (1 + w)
+    HAS_RESIDUAL: tl.constexpr,  # fused residual add: s = x + r, stored to r_out in the first pass
+    HAS_WEIGHT: tl.constexpr,  # scale by (w + weight_bias); without it, no scale
+    CHUNK: tl.constexpr,  # columns per piece, a power of two
+    ROUND_BF16: tl.constexpr,  # round to nearest even by hand before a bf16 store (interpreter)
+    USE_PDL: tl.constexpr,  # programmatic dependent launch (sm_90+)
+):
+    row = tl.program_id(0).to(tl.int64)
+    x_row, r_row, out_row = x_ptr + row * x_stride, r_ptr + row * r_stride, row * n_cols
+    if USE_PDL:
+        tl.extra.cuda.gdc_wait()
+        tl.extra.cuda.gdc_launch_dependents()
+    acc = tl.full([CHUNK], 0.0, tl.float32)
+    for start in range(0, n_cols, CHUNK):
+        cols = start + tl.arange(0, CHUNK)
+        ok = cols < n_cols
+        # kept in L2 for the second pass (as inductor's looped reductions hint it)
+        s = tl.load(x_row + cols, mask=ok, other=0.0, eviction_policy="evict_last").to(tl.float32)
+        if HAS_RESIDUAL:
+            s += tl.load(r_row + cols, mask=ok, other=0.0, eviction_policy="evict_last").to(tl.float32)
+            tl.store(r_out_ptr + out_row + cols, _cast_out(s, r_out_ptr.dtype.element_ty, ROUND_BF16), mask=ok)
+        acc += s * s
+    rstd = tl.math.rsqrt(_row_sum(acc, 0) / n_cols + eps)
+    for start in range(0, n_cols, CHUNK):
+        cols = start + tl.arange(0, CHUNK)
+        ok = cols < n_cols
+        s = tl.load(x_row + cols, mask=ok, other=0.0, eviction_policy="evict_first").to(tl.float32)
+        if HAS_RESIDUAL:  # the same fp32 sum again (not r_out: that is rounded)
+            s += tl.load(r_row + cols, mask=ok, other=0.0, eviction_policy="evict_first").to(tl.float32)
+        y = s * rstd
+        if HAS_WEIGHT:
+            y = y * (tl.load(w_ptr + cols, mask=ok, other=0.0).to(tl.float32) + weight_bias)
+        tl.store(y_ptr + out_row + cols, _cast_out(y, y_ptr.dtype.element_ty, ROUND_BF16), mask=ok)

@@ -1,0 +1,324 @@
+"""Launch plans of our Triton kernels, chosen per device, and the launcher.
+
+A ``Plan`` says which kernel runs a (T, H) problem and how: rows per program, columns
+held, warps, programs, and whether programs loop over row blocks. ``plan()`` takes it
+from the device's recorded tuning table where it has one (``TABLES``: the fastest plan
+of ``benchmarks/tune_triton.py`` per measured shape, looked up at the nearest measured
+H and T), and otherwise from ``rules()``, launch rules fitted to an H100 that scale with
+the device's multiprocessor count (the default for other GPUs, and the interpreter's,
+with ``INTERPRETER_MULTIPROCESSORS``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import math
+import re
+from typing import Any
+
+import torch
+import triton
+
+from pytest_normfusion.impls.triton import kernels
+
+INTERPRET = kernels.INTERPRET
+# Largest power-of-two row kept whole in registers: 16384 fp32 values over 16 warps
+# is 32 per thread (64 with the residual), within the register file.
+MAX_SINGLE_PASS = 16384
+# Elements a rows-kernel program holds at least: several rows per program when H is small.
+MIN_TILE = 2048
+MAX_ROWS = 64
+ELEMENTS_PER_WARP = 512  # 16 per thread: two 16-byte vectors of a half type
+MAX_WARPS = 16
+# The H100 rules (benchmarks/tune_triton.py and bench_norms.py on an H100; docs/performance.md):
+# - looping, where a row block holds LOOPING_MIN_TILE elements or more, there are
+#   more than LOOPING_MIN_BLOCKS_PER_SM blocks a multiprocessor, and x has at most
+#   LOOPING_MAX_ELEMENTS: fewer programs than blocks, each looping over blocks and loading
+#   its next block while it reduces and stores the current one, the weight loaded once;
+#   warps for LOOPING_PER_THREAD elements a thread (twice that with a residual), programs
+#   for LOOPING_WARPS_PER_SM warps a multiprocessor, at most LOOPING_MAX_PER_SM;
+# - otherwise one block per program. Up to LOOPING_MAX_ELEMENTS: several rows per block
+#   when H is small (MIN_TILE), warps from the tile (ELEMENTS_PER_WARP), and twice the rows
+#   from MANY_ROWS rows on (MANY_ROWS_RESIDUAL with a residual). Beyond: LARGE_WARPS warps
+#   (twice that with a residual and a tile of LOOPING_MIN_TILE; enough for at most
+#   LARGE_MAX_PER_THREAD elements a thread), and two rows per block where a quarter or
+#   more of the block's columns are masked (no residual): as many bytes in flight.
+LOOPING_MIN_TILE = 4096
+LOOPING_MIN_BLOCKS_PER_SM = 4
+LOOPING_MAX_ELEMENTS = 12 << 20
+LOOPING_PER_THREAD = 16
+LOOPING_WARPS_PER_SM = 32
+LOOPING_MAX_PER_SM = 4
+MANY_ROWS = 1024
+MANY_ROWS_RESIDUAL = 4096
+LARGE_WARPS = 8
+LARGE_MAX_PER_THREAD = 64  # elements; more warps where a block holds more
+# Multiprocessors assumed in Triton's interpreter, so that CPU runs take the looping plans too.
+INTERPRETER_MULTIPROCESSORS = 4
+# Chunk of the two-pass kernel and its warps (beyond MAX_SINGLE_PASS).
+CHUNK = 4096
+CHUNK_WARPS = 8
+
+
+@dataclasses.dataclass(frozen=True)
+class Plan:
+    """How a (T, H) problem is launched."""
+
+    single_pass: bool  # the rows kernel (whole rows in registers), else the chunked two-pass kernel
+    rows: int  # rows per program (1 for the chunked kernel)
+    block: int  # columns held per program, a power of two (the chunk for the chunked kernel)
+    num_warps: int
+    programs: int
+    looping: bool = False  # fewer programs than row blocks: each loops, loading its next block early
+
+
+@dataclasses.dataclass(frozen=True)
+class Table:
+    """A device's tuning table: plan specs by (residual, fp32 weight with a 2-byte x), H, T."""
+
+    device: str  # torch.cuda.get_device_name, as measured
+    multiprocessors: int  # as measured; a device of the same name with another count gets the rules
+    source: str  # where the measurements are
+    plans: dict[tuple[bool, bool], dict[int, dict[int, str]]]
+
+
+# H200 (132 SMs, 60 MB L2, eager device copy 4250 GB/s): the fastest of every plan timed
+# by benchmarks/tune_triton.py per shape, bf16 x, weight bf16 (weight_bias 0) or fp32
+# (weight_bias 1); printed by benchmarks/plan_table.py. Specs: r<rows>w<warps>, one row
+# block per program; r<rows>w<warps>p<n>, n programs a multiprocessor looping over the
+# blocks; c<chunk>w<warps>, the chunked kernel.
+# fmt: off
+_H200_PLANS = {
+    (False, False): {
+        2048: {1: "r1w4", 16: "r1w4", 256: "r1w4", 1024: "r1w4", 4096: "r2w4", 16384: "r1w2", 32768: "r1w2"},
+        2880: {1: "r1w16", 16: "r1w8", 256: "r1w16", 1024: "r1w8p4", 4096: "r1w4", 16384: "r1w4", 32768: "r1w4"},
+        4096: {1: "r1w16", 16: "r1w8", 256: "r2w8", 1024: "r1w8p4", 4096: "r1w4", 16384: "c2048w8", 32768: "c2048w8"},
+        5120: {1: "r1w16", 16: "r1w16", 256: "r2w16", 1024: "r1w16p2", 4096: "r1w8", 16384: "c1024w4", 32768: "r1w8"},
+        7168: {1: "r1w16", 16: "r1w16", 256: "r2w16", 1024: "r1w16p2", 4096: "r1w4", 16384: "r1w8", 32768: "r1w4"},
+        8192: {1: "r1w16", 16: "r1w16", 256: "r2w16", 1024: "r1w8", 4096: "r1w4", 16384: "c4096w16", 32768: "c4096w16"},
+    },
+    (False, True): {
+        2048: {1: "r1w4", 16: "r1w4", 256: "r2w16", 1024: "r2w8p2", 4096: "r2w4", 16384: "r1w2", 32768: "r1w2"},
+        2880: {1: "r1w16", 16: "r1w32", 256: "r2w16", 1024: "r2w4", 4096: "r2w4", 16384: "c1024w4", 32768: "c1024w4"},
+        4096: {1: "r1w16", 16: "r1w32", 256: "r2w16", 1024: "r2w16p2", 4096: "r2w4", 16384: "r1w4", 32768: "c2048w8"},
+        5120: {1: "r1w16", 16: "r1w8", 256: "r2w8", 1024: "r1w16p2", 4096: "r1w16p2", 16384: "c2048w8", 32768: "c2048w8"},
+        7168: {1: "r1w8", 16: "r1w8", 256: "r1w16", 1024: "r1w16p2", 4096: "r1w16p2", 16384: "c2048w8", 32768: "c2048w8"},
+        8192: {1: "r1w8", 16: "r1w8", 256: "r1w16p1", 1024: "r1w16p2", 4096: "r1w16p2", 16384: "c4096w16", 32768: "c4096w16"},
+    },
+    (True, False): {
+        2048: {1: "r1w8", 16: "r1w4", 256: "r2w4", 1024: "r1w4", 4096: "r2w8", 16384: "c2048w8", 32768: "c2048w8"},
+        2880: {1: "r1w16", 16: "r1w16", 256: "r2w16", 1024: "r2w8", 4096: "r1w2", 16384: "r1w8", 32768: "r1w8"},
+        4096: {1: "r1w8", 16: "r1w8", 256: "r2w8", 1024: "r4w8", 4096: "c4096w16", 16384: "c4096w8", 32768: "c4096w8"},
+        5120: {1: "r1w4", 16: "r1w4", 256: "r2w8", 1024: "r1w4", 4096: "r1w16", 16384: "r1w16", 32768: "r1w16"},
+        7168: {1: "r1w4", 16: "r1w4", 256: "r1w16p1", 1024: "r1w4", 4096: "r1w4", 16384: "c4096w16", 32768: "c4096w16"},
+        8192: {1: "r1w4", 16: "r1w4", 256: "r1w16p1", 1024: "r1w4", 4096: "r1w32", 16384: "c4096w16", 32768: "r2w32"},
+    },
+    (True, True): {
+        2048: {1: "r1w4", 16: "r1w4", 256: "r2w16", 1024: "r1w4", 4096: "r1w4", 16384: "c2048w8", 32768: "c2048w8"},
+        2880: {1: "r1w16", 16: "r1w16", 256: "r2w16", 1024: "r2w4", 4096: "r2w4", 16384: "r1w2", 32768: "r1w4"},
+        4096: {1: "r1w8", 16: "r1w8", 256: "r1w32", 1024: "r2w4", 4096: "r1w16", 16384: "c4096w16", 32768: "c4096w8"},
+        5120: {1: "r1w4", 16: "r1w4", 256: "r2w32", 1024: "r2w16p1", 4096: "r1w4", 16384: "r1w4", 32768: "r1w4"},
+        7168: {1: "r1w8", 16: "r1w4", 256: "r1w16", 1024: "r1w8p2", 4096: "r1w4", 16384: "c4096w16", 32768: "c4096w16"},
+        8192: {1: "r1w8", 16: "r1w8", 256: "r2w8", 1024: "r2w16p1", 4096: "r1w16", 16384: "r1w32", 32768: "r2w32"},
+    },
+}
+# fmt: on
+H200 = Table(
+    device="NVIDIA H200",
+    multiprocessors=132,
+    source="benchmarks/results/h200-2026-12-01/tune_triton.json",
+    plans=_H200_PLANS,
+)
+# Keyed by device name; an H100 (and any GPU not listed) takes rules() with its own
+# multiprocessor count: the H100 rules are its table.
+TABLES = {H200.device: H200}
+
+_SPEC = re.compile(r"(?:r(?P<rows>\d+)|c(?P<chunk>\d+))w(?P<warps>\d+)(?:p(?P<per_sm>\d+))?$")
+
+
+def _nearest(keys: Any, value: int) -> int:
+    """The key nearest ``value`` on a log scale (the smaller on a tie)."""
+    return min(sorted(keys), key=lambda k: abs(math.log2(k) - math.log2(max(value, 1))))
+
+
+def from_table(
+    table: Table,
+    n_rows: int,
+    n_cols: int,
+    residual: bool,
+    fp32_weight: bool,
+    max_single_pass: int,
+    multiprocessors: int,
+) -> Plan | None:
+    """The table's plan for the nearest measured H and T, fitted to (T, H); None outside its H range."""
+    by_h = table.plans.get((residual, fp32_weight))
+    if not by_h or not min(by_h) <= n_cols <= max(by_h):
+        return None
+    by_t = by_h[min(sorted(by_h), key=lambda h: abs(h - n_cols))]
+    m = _SPEC.match(by_t[_nearest(by_t, n_rows)])
+    assert m is not None, by_t
+    warps = int(m["warps"])
+    if m["chunk"]:
+        chunk = int(m["chunk"])
+        return Plan(False, 1, chunk, warps, n_rows) if chunk <= max_single_pass else None
+    block = triton.next_power_of_2(n_cols)
+    rows = min(int(m["rows"]), triton.next_power_of_2(n_rows))
+    if rows * block > max_single_pass:
+        return None
+    warps = max(1, min(warps, rows * block // 32))
+    blocks = triton.cdiv(n_rows, rows)
+    programs = int(m["per_sm"]) * multiprocessors if m["per_sm"] else blocks
+    return Plan(True, rows, block, warps, min(programs, blocks), looping=programs < blocks)
+
+
+def rules(
+    n_rows: int,
+    n_cols: int,
+    residual: bool = False,
+    max_single_pass: int = MAX_SINGLE_PASS,
+    multiprocessors: int = INTERPRETER_MULTIPROCESSORS,
+) -> Plan:
+    """Kernel, rows per block, warps and programs by T and H (see ``LOOPING_MAX_ELEMENTS``)."""
+    block = triton.next_power_of_2(n_cols)
+    if block > max_single_pass:
+        chunk = min(CHUNK, max_single_pass)
+        return Plan(False, 1, chunk, CHUNK_WARPS, n_rows)
+    rows = max(1, min(MAX_ROWS, MIN_TILE // block, triton.next_power_of_2(n_rows)))
+    warps = max(1, min(MAX_WARPS, rows * block // ELEMENTS_PER_WARP))
+    blocks = triton.cdiv(n_rows, rows)
+    small = n_rows * n_cols <= LOOPING_MAX_ELEMENTS
+    if small and rows * block >= LOOPING_MIN_TILE and blocks > LOOPING_MIN_BLOCKS_PER_SM * multiprocessors:
+        per_thread = LOOPING_PER_THREAD * (2 if residual else 1)
+        warps = max(4, min(MAX_WARPS, rows * block // (32 * per_thread)))
+        per_sm = min(LOOPING_MAX_PER_SM, LOOPING_WARPS_PER_SM // warps)
+        return Plan(True, rows, block, warps, per_sm * multiprocessors, looping=True)
+    if small:
+        if n_rows >= (MANY_ROWS_RESIDUAL if residual else MANY_ROWS) and 2 * rows * block <= max_single_pass:
+            rows *= 2
+        return Plan(True, rows, block, warps, triton.cdiv(n_rows, rows))
+    if not residual and 4 * n_cols <= 3 * block and 2 * rows * block <= max_single_pass:
+        rows *= 2
+    warps = LARGE_WARPS * (2 if residual and rows * block >= LOOPING_MIN_TILE else 1)
+    warps = min(MAX_WARPS, max(warps, rows * block // (32 * LARGE_MAX_PER_THREAD)))
+    return Plan(True, rows, block, min(warps, rows * block // 32), triton.cdiv(n_rows, rows))
+
+
+def plan(
+    n_rows: int,
+    n_cols: int,
+    residual: bool = False,
+    max_single_pass: int = MAX_SINGLE_PASS,
+    multiprocessors: int = INTERPRETER_MULTIPROCESSORS,
+    table: Table | None = None,
+    itemsize: int = 2,
+    fp32_weight: bool = False,
+) -> Plan:
+    """The plan for (T, H): the device table's (2-byte x, H within its range), else ``rules()``."""
+    if table is not None and itemsize == 2:
+        p = from_table(table, n_rows, n_cols, residual, fp32_weight, max_single_pass, multiprocessors)
+        if p is not None:
+            return p
+    return rules(n_rows, n_cols, residual, max_single_pass, multiprocessors)
+
+
+@functools.cache
+def device_table(device: torch.device) -> Table | None:
+    """The tuning table recorded for this GPU (name and multiprocessor count), or None."""
+    if INTERPRET or device.type != "cuda":
+        return None
+    props = torch.cuda.get_device_properties(device)
+    table = TABLES.get(props.name)
+    return table if table is not None and table.multiprocessors == props.multi_processor_count else None
+
+
+@functools.cache
+def multiprocessors(device: torch.device) -> int:
+    if INTERPRET or device.type != "cuda":
+        return INTERPRETER_MULTIPROCESSORS
+    return torch.cuda.get_device_properties(device).multi_processor_count
+
+
+@functools.cache
+def _pdl_flags(device: torch.device) -> dict[str, bool]:
+    """Programmatic dependent launch where the GPU has it (sm_90+), as FlashInfer's norms use it:
+    our launch overlaps the previous kernel's tail, and ``gdc_wait`` keeps its writes ordered."""
+    if INTERPRET or device.type != "cuda" or torch.cuda.get_device_capability(device)[0] < 9:
+        return {"USE_PDL": False}
+    return {"USE_PDL": True, "launch_pdl": True}
+
+
+def _rows_2d(name: str, t: torch.Tensor) -> torch.Tensor:
+    """A (T, H) view with unit column stride (a copy only when no such view exists)."""
+    t2 = t.reshape(-1, t.size(-1)) if t.dim() != 2 else t
+    if t2.stride(-1) != 1:
+        t2 = t2.contiguous()
+    if t2.size(0) > 1 and t2.stride(0) < t2.size(1):
+        raise ValueError(f"{name} rows overlap (row stride {t2.stride(0)} < H={t2.size(1)})")
+    return t2
+
+
+def launch(
+    x: torch.Tensor,
+    residual: torch.Tensor | None,
+    weight: torch.Tensor | None,
+    eps: float,
+    weight_bias: float,
+    max_single_pass: int = MAX_SINGLE_PASS,
+    launch_plan: Plan | None = None,
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """``(y, r_out)`` (``r_out`` None without a residual); outputs are new, packed, in ``x.dtype``."""
+    x2 = _rows_2d("x", x)
+    n_rows, n_cols = x2.shape
+    r2 = None if residual is None else _rows_2d("residual", residual)
+    if r2 is not None and r2.shape != x2.shape:
+        raise ValueError(f"residual shape {tuple(residual.shape)} differs from x {tuple(x.shape)}")
+    if weight is not None and (weight.dim() != 1 or weight.numel() != n_cols or weight.stride(0) != 1):
+        raise ValueError(f"weight must be a packed ({n_cols},) vector, got {tuple(weight.shape)}")
+    y = torch.empty((n_rows, n_cols), dtype=x.dtype, device=x.device)
+    r_out = None if r2 is None else torch.empty_like(y)
+    if y.numel():
+        p = launch_plan or plan(
+            n_rows,
+            n_cols,
+            r2 is not None,
+            max_single_pass,
+            multiprocessors(x.device),
+            device_table(x.device),
+            x.element_size(),
+            weight is not None and weight.dtype == torch.float32 and x.dtype != torch.float32,
+        )
+        args = (
+            x2,
+            x2 if r2 is None else r2,  # unread without a residual
+            y if weight is None else weight,  # unread without a weight
+            y,
+            y if r_out is None else r_out,  # unwritten without a residual
+        )
+        strides = (x2.stride(0), x2.stride(0) if r2 is None else r2.stride(0))
+        flags = dict(
+            HAS_RESIDUAL=r2 is not None,
+            HAS_WEIGHT=weight is not None,
+            ROUND_BF16=INTERPRET and x.dtype == torch.bfloat16,
+            num_warps=p.num_warps,
+            **_pdl_flags(x.device),
+        )
+        if p.single_pass:
+            kernels._norm_rows_kernel[(p.programs,)](
+                *args,
+                n_rows,
+                n_cols,
+                *strides,
+                eps,
+                weight_bias,
+                ROWS=p.rows,
+                BLOCK=p.block,
+                LOOPING=p.looping,
+                **flags,
+            )
+        else:
+            kernels._norm_chunks_kernel[(p.programs,)](
+                *args, n_cols, *strides, eps, weight_bias, CHUNK=p.block, **flags
+            )
+    shape = x.shape
+    return y.view(shape), None if r_out is None else r_out.view(shape)

@@ -9,6 +9,7 @@ for double-rounding profiles, at least one element allowed) and under the new on
 (``core.judge``). Writes a JSON summary and prints the table of docs/acceptance.md.
 
     python benchmarks/acceptance_evidence.py [--seeds 3] [--max-elements 1048576] [--out FILE]
+    python benchmarks/acceptance_evidence.py --time-judge [--device cuda]   # the judge alone, 4096 x 4096
 """
 
 from __future__ import annotations
@@ -189,13 +190,37 @@ def cases(dtypes, max_elements):
                         yield Case("fused_add_rms_norm", dtype, weight, wb, t, h, eps, "contiguous", magnitude, True)
 
 
+def time_judge(device: str, repeats: int = 3) -> None:
+    """Seconds per judge call on 4096 x 4096 reference outputs (what a GPU run should time: --device cuda)."""
+    for op in ("rms_norm", "fused_add_rms_norm"):
+        for dtype in ("fp16", "bf16"):
+            case = Case(op, dtype, dtype, 0.0, 4096, 4096, 1e-6, residual=op != "rms_norm")
+            inp = make_inputs(case, 0, device)
+            s32 = inp.x.float() if inp.residual is None else inp.x.float() + inp.residual.float()
+            s64 = inp.x.double() if inp.residual is None else inp.x.double() + inp.residual.double()
+            y, _ = norm_of_sum(s32, inp.weight, case.eps, 0.0, inp.x.dtype, "fp32", "fp32-sum")
+            times = []
+            for _ in range(repeats + 1):
+                if device.startswith("cuda"):
+                    torch.cuda.synchronize()
+                t0 = time.perf_counter()
+                verdict = judge.judge(case, y, s32, s64, inp.weight, DEFAULT)  # ends in .tolist(): synchronised
+                times.append(time.perf_counter() - t0)
+            print(f"{case.id} on {device}: judge {min(times[1:]):.3f} s (min of {repeats}), {verdict.metrics()}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
+    ap.add_argument("--time-judge", action="store_true", help="only time the judge on 4096 x 4096 cases")
+    ap.add_argument("--device", default="cpu")
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--max-elements", type=int, default=1 << 20, help="rows are cut so T*H stays below this")
     ap.add_argument("--out", default="benchmarks/results/cpu-2026-12-01/acceptance_evidence.json")
     args = ap.parse_args()
     torch.set_num_threads(1)
+    if args.time_judge:
+        time_judge(args.device)
+        return
     start = time.time()
     legal_stats = defaultdict(lambda: {"runs": 0, "old_fail": 0, "new_fail": 0, "max_differ_fraction": 0.0})
     wrong_stats = defaultdict(

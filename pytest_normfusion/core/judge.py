@@ -379,13 +379,13 @@ def _judge_profiles(
         if why is not None
     ]
     n = y.numel()
-    lines = []
-    if explain:
-        lines += mistakes.explain(case, y, sums.s32, rounded, w, x, rows, ok)
-    lines.append(
-        f"y conforms to no allowed profile (an element may differ from a profile's reference only where the exact "
-        f"value is within {k:.3g} fp32 ulp of a rounding boundary; {allowed_n} / {n} others allowed)"
-    )
+    # the known mistake y shows, in words, on the first line (the record's reason); then the table
+    named = mistakes.explain(case, y, sums.s32, rounded, w, x, rows, ok) if explain else []
+    lines = [
+        "y conforms to no allowed profile" + "".join(f"; it {m}" for m in named),
+        f"  (an element may differ from a profile's reference only where the exact value is within "
+        f"{k:.3g} fp32 ulp of a rounding boundary; {allowed_n} / {n} others allowed)",
+    ]
     for row in rows:
         state = f"not allowed: {row.forbidden}" if row.forbidden else "allowed"
         lines.append(

@@ -2,7 +2,7 @@
 
 Computed only for a case that already failed (no cost on passing cases). Each
 variant is the reference with one known bug put in; when ``y`` matches one far
-better than any allowed profile, the failure message says so in words first.
+better than any allowed profile, the failure message says so in words, on its first line.
 Naming only: a match never decides a verdict.
 """
 
@@ -38,37 +38,37 @@ def _variants(
     if w is not None and (wb or case.mixed_weight):
         what = "(1 + w)" if wb == 1 else f"(w + {wb:g})" if wb else f"the {case.weight} weight"
         yield (
-            f"y matches {what} rounded to {case.dtype} before the multiply (a known bug: vLLM #29810; "
+            f"matches {what} rounded to {case.dtype} before the multiply (a known bug: vLLM #29810; "
             f"(w + weight_bias) must stay in fp32)",
             lambda: out(s * torch.rsqrt(_rms(s) + eps), scale.to(dtype).float()),
         )
     yield (
-        f"y matches the inverse RMS rounded to {case.dtype} before the multiply (1 / sqrt(mean(x^2) + eps) "
+        f"matches the inverse RMS rounded to {case.dtype} before the multiply (1 / sqrt(mean(x^2) + eps) "
         "must stay in fp32)",
         lambda: out(s * torch.rsqrt(_rms(s) + eps).to(dtype).float()),
     )
     yield (
-        "y matches eps added outside the square root: x / (sqrt(mean(x^2)) + eps); eps belongs inside",
+        "matches eps added outside the square root: x / (sqrt(mean(x^2)) + eps); eps belongs inside",
         lambda: out(s / (_rms(s).sqrt() + eps)),
     )
     if w is not None:
         yield (
-            "y matches the weight left out: y is the normalised x, unscaled",
+            "matches the weight left out: y is the normalised x, unscaled",
             lambda: out(s * torch.rsqrt(_rms(s) + eps), 1.0),
         )
     if w is not None and wb:
         yield (
-            f"y matches weight_bias={wb:g} ignored: scaled by w instead of (w + {wb:g}) (Gemma's (1 + w) read as w)",
+            f"matches weight_bias={wb:g} ignored: scaled by w instead of (w + {wb:g}) (Gemma's (1 + w) read as w)",
             lambda: out(s * torch.rsqrt(_rms(s) + eps), w.float()),
         )
     if x is not None:
         xf = x.float()
         yield (
-            "y matches the norm of x alone: the residual was not added before the norm",
+            "matches the norm of x alone: the residual was not added before the norm",
             lambda: out(xf * torch.rsqrt(_rms(xf) + eps)),
         )
     yield (
-        f"y matches statistics computed in {case.dtype}: mean(x^2) must be computed in fp32 "
+        f"matches statistics computed in {case.dtype}: mean(x^2) must be computed in fp32 "
         "(fp16 squares overflow past 256, bf16 loses the sum)",
         lambda: out(s * torch.rsqrt(s.to(dtype).pow(2).mean(dim=-1, keepdim=True).float() + eps)),
     )
@@ -84,9 +84,10 @@ def explain(
     rows: list[Any],
     ok: Callable[[Any], bool],
 ) -> list[str]:
-    """Lines naming the mistake ``y`` shows, if a known one; ``rows`` are the judge's profile rows."""
+    """Phrases ("matches ...", "follows ...") naming the mistake ``y`` shows, if a known one; ``rows`` are
+    the judge's profile rows."""
     lines = [
-        f"y follows the {r.profile.name} profile, which is not allowed here: {r.forbidden}"
+        f"follows the {r.profile.name} profile, which is not allowed here: {r.forbidden}"
         for r in rows
         if r.forbidden and ok(r)
     ]

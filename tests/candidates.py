@@ -81,6 +81,36 @@ class RoundedOnePlusW:
         return (normed * (weight.to(x.dtype) + weight_bias).float()).to(x.dtype)
 
 
+class RoundedInverseRms:
+    """Rounds 1 / sqrt(mean(x^2) + eps) to x.dtype before the multiply (statistics leave fp32 too early)."""
+
+    name = "rounded-inverse-rms"
+
+    def rms_norm(self, x, weight, eps, weight_bias=0.0):
+        xf = x.float()
+        inv = torch.rsqrt(xf.pow(2).mean(-1, keepdim=True) + eps).to(x.dtype).float()
+        return (xf * inv * _scale(weight, weight_bias)).to(x.dtype)
+
+
+class IgnoresWeight:
+    """Never applies the weight: y is the normalised x."""
+
+    name = "ignores-weight"
+
+    def rms_norm(self, x, weight, eps, weight_bias=0.0):
+        return reference.rms_norm(x, None, eps)
+
+
+class ResidualNotAdded:
+    """Normalises x alone, though it returns the right residual_out."""
+
+    name = "residual-not-added"
+
+    def fused_add_rms_norm(self, x, residual, weight, eps, weight_bias=0.0):
+        _, r_out = reference.fused_add_rms_norm(x, residual, weight, eps, weight_bias)
+        return reference.rms_norm(x, weight, eps, weight_bias), r_out
+
+
 class InputDtypeMultiply:
     """Legal for same-dtype weights with weight_bias 0 (HF Llama), wrong elsewhere."""
 

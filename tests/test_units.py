@@ -73,25 +73,17 @@ def _bf16_case(**kw) -> Case:
     return Case(**{**fields, **kw})
 
 
-def test_judge_allows_one_ulp_in_few_elements_and_no_more():
+def test_judge_reports_differing_elements_outside_the_band_and_nonfinite():
     case = _bf16_case()
     inputs = make_inputs(case, seed=5)
     s32, s64 = inputs.x.float(), inputs.x.double()
     y = reference.rms_norm(inputs.x, inputs.weight, case.eps)
     assert judge.judge(case, y, s32, s64, inputs.weight, DEFAULT).profile == "fp32"
     flat = y.flatten().clone()
-    flat.view(torch.int16)[:2] += 1  # 1 ulp away from zero in 2 of 2048 elements: allowed
-    assert judge.judge(case, flat.view_as(y), s32, s64, inputs.weight, DEFAULT).passed
-    flat.view(torch.int16)[2] += 1
+    flat.view(torch.int16)[:3] += 1  # 1 ulp off where no legal evaluation rounds (bf16 ties are rare)
     verdict = judge.judge(case, flat.view_as(y), s32, s64, inputs.weight, DEFAULT)
-    assert (
-        not verdict.passed
-        and "profile fp32 " in verdict.problems[0].text
-        and "3 / 2048 differ" in verdict.problems[0].text
-    )
-    flat.view(torch.int16)[1:3] += torch.tensor([-1, 1], dtype=torch.int16)  # 2 differ, one by 2 ulp
-    verdict = judge.judge(case, flat.view_as(y), s32, s64, inputs.weight, DEFAULT)
-    assert not verdict.passed and "2 / 2048 differ (0.0977%), max 2 ulp" in verdict.problems[0].text
+    assert not verdict.passed and "profile fp32 " in verdict.problems[0].text
+    assert "3 / 2048 differ (0.146%), 3 outside the band" in verdict.problems[0].text
     flat[5] = float("nan")
     assert "NaN/Inf" in judge.judge(case, flat.view_as(y), s32, s64, inputs.weight, DEFAULT).problems[0].text
 
@@ -115,9 +107,10 @@ def test_input_dtype_profile_is_allowed_only_for_same_dtype_weight_without_bias(
 
 
 def test_tolerances_table_and_overrides():
-    assert DEFAULT.allowed_mismatches(10) == 1
-    assert DEFAULT.allowed_mismatches(20_000) == 20
-    assert DEFAULT.fp32_ulp(4096) == 8 + 64
+    assert DEFAULT.allowed_mismatches(10) == DEFAULT.allowed_mismatches(20_000) == 0  # the band holds the rest
+    loose = Tolerances.for_candidate({"mismatch_fraction": (1e-3, "an approximate kernel, measured")})
+    assert loose.allowed_mismatches(20_000) == 20
+    assert DEFAULT.fp32_ulp(4096) == 10.5 + 64  # 10 u of fixed roundings, half an ulp, sqrt(H) of the sum
     tol = Tolerances.for_candidate({"half_ulp": (2, "approximate rsqrt, measured 2 ulp")})
     assert tol["half_ulp"] == 2 and tol.overrides["half_ulp"].reason.startswith("approximate")
     with pytest.raises(ValueError, match="needs a reason"):

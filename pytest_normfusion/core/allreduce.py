@@ -45,11 +45,11 @@ def _digest(*tensors: torch.Tensor) -> str:
     return h.hexdigest()[:16]
 
 
-def exact_sums(case: Case, seed: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """(fp32 sum, exact fp64 sum, fp64 sum of magnitudes) of every rank's x plus r, rebuilt here."""
-    everyone = [make_inputs(case, seed, "cpu", rank) for rank in range(case.world_size)]
-    s32 = torch.zeros(case.tokens, case.hidden)
-    s64 = torch.zeros(case.tokens, case.hidden, dtype=torch.float64)
+def exact_sums(case: Case, seed: int, device: torch.device | str = "cpu") -> tuple[torch.Tensor, ...]:
+    """(fp32 sum, exact fp64 sum, fp64 sum of magnitudes) of every rank's x plus r, rebuilt on ``device``."""
+    everyone = [make_inputs(case, seed, device, rank) for rank in range(case.world_size)]
+    s32 = torch.zeros(case.tokens, case.hidden, device=device)
+    s64 = torch.zeros(case.tokens, case.hidden, dtype=torch.float64, device=device)
     abs_sum = torch.zeros_like(s64)
     residual = everyone[0].residual
     for term in [i.x for i in everyone] + ([] if residual is None else [residual]):
@@ -77,7 +77,7 @@ def run_rank(ctx: RankContext, candidate: Candidate, case: Case, seed: int) -> O
     problems, y, r_out = call.split_outputs(case, out, inputs.x)
     metrics: dict[str, Any] = {}
     if y is not None and r_out is not None:
-        s32, s64, abs_sum = exact_sums(case, seed)
+        s32, s64, abs_sum = exact_sums(case, seed, y.device)
         verdict = judge_allreduce(case, y, r_out, s32, s64, abs_sum, weight_before, candidate.tolerances)
         problems += verdict.problems
         metrics = {**verdict.metrics(), "digest": _digest(y, r_out)}

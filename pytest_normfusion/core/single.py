@@ -22,11 +22,12 @@ def judge_outputs(
     """Every check of DESIGN.md section 2 on one call's outputs; ``s32``/``s64`` are the pre-norm sums."""
     problems, y, r_out = call.split_outputs(case, out, inputs.x)
     verdict = judge.Verdict()
+    x = inputs.x if inputs.residual is not None else None  # names a residual that was not added
     if y is not None:
-        verdict = judge.judge(case, y, s32, s64, inputs.weight, candidate.tolerances)
+        verdict = judge.judge(case, y, s32, s64, inputs.weight, candidate.tolerances, x=x)
         problems += verdict.problems
     if r_out is not None:
-        problem = judge.check_residual(r_out, s32, s64)
+        problem = judge.check_residual(r_out, s32, s64, x, inputs.residual)
         problems += [problem] if problem else []
     return problems, verdict
 
@@ -42,7 +43,8 @@ def run_on_inputs(candidate: Candidate, case: Case, inputs: Inputs, timeout: flo
         declined = candidate.declines(case)
     except Exception as exc:
         return call.supports_failed(candidate, exc)
-    weight_before = None if inputs.weight is None else inputs.weight.cpu().clone()
+    # on the inputs' device: the judge runs where the outputs are, with no copies to the host
+    weight_before = None if inputs.weight is None else inputs.weight.clone()
     try:
         with deadline(timeout):
             out = call.call(candidate, case, inputs)
@@ -51,16 +53,15 @@ def run_on_inputs(candidate: Candidate, case: Case, inputs: Inputs, timeout: flo
         return Outcome(Status.TIMEOUT, [Problem(Check.TIMEOUT, text)])
     except Exception as exc:  # the candidate's failure is data
         return call.raised(candidate, case, declined, exc)
-    x_cpu = inputs.x.cpu()
-    s32, s64 = x_cpu.float(), x_cpu.double()
+    s32, s64 = inputs.x.float(), inputs.x.double()
     if inputs.residual is not None:
-        r_cpu = inputs.residual.cpu()
-        s32, s64 = s32 + r_cpu.float(), s64 + r_cpu.double()
+        s32, s64 = s32 + inputs.residual.float(), s64 + inputs.residual.double()
     # judged against the weight as it was before the call, so a candidate that modifies it
     # is reported for that alone, not also for numbers computed from the damaged weight
     as_given = dataclasses.replace(inputs, weight=weight_before)
     problems, verdict = judge_outputs(candidate, case, out, s32, s64, as_given)
-    changed = call.weight_changed(weight_before, inputs.weight)
+    # call.weight_changed compares on the host (H elements: cheap)
+    changed = call.weight_changed(None if weight_before is None else weight_before.cpu(), inputs.weight)
     problems += [changed] if changed else []
     judged = verdict.profile is not None or verdict.problems  # y was a tensor of the right kind
     return call.finish(declined, problems, verdict.metrics() if judged else {})

@@ -17,18 +17,22 @@ exec > >(tee -a "$OUT/run.log") 2>&1
 source benchmarks/gpu_setup.sh
 CERTIFY_IMPLS=${CERTIFY_IMPLS:-triton flashinfer flashinfer-unchecked torch-compile liger_peer:Liger}
 CERTIFY_SEEDS=${CERTIFY_SEEDS:-0 1 2}
-CERTIFY_S=${CERTIFY_S:-240}  # per session
+CERTIFY_S=${CERTIFY_S:-240}  # per seed's session
+TRITON_S=${TRITON_S:-120}  # the triton-alone session
 WORKERS=${WORKERS:-14}
 export TRITON_CACHE_DIR=/tmp/triton-cache
 $PY -c 'from pytest_normfusion.certificate import environment; print(environment.flat("cuda"))'
 
-certify() {  # name, seed, workers, impls...
-  local name=$1 seed=$2 workers=$3 start rc
-  shift 3
+# pytest-timeout's --session-timeout ends a session cleanly (its certificate written); timeout backs it up
+session_limit() { $PY -c 'import pytest_timeout' 2>/dev/null && echo "--session-timeout=$1"; }
+
+certify() {  # name, seed, workers, seconds, impls...
+  local name=$1 seed=$2 workers=$3 seconds=$4 start rc
+  shift 4
   start=$(date +%s)
   # shellcheck disable=SC2046  # one --normfusion-impl per name
-  timeout "$CERTIFY_S" $PY -m pytest -p no:cacheprovider -q -rfE -n "$workers" --normfusion-full \
-    $(printf -- '--normfusion-impl=%s ' "$@") --normfusion-seed="$seed" \
+  timeout "$((seconds + 30))" $PY -m pytest -p no:cacheprovider -q -rfE -n "$workers" --normfusion-full \
+    $(printf -- '--normfusion-impl=%s ' "$@") --normfusion-seed="$seed" $(session_limit "$seconds") \
     --normfusion-report="$OUT/cert-$name.json" > "/tmp/certify-$name.log" 2>&1
   rc=$?
   grep -v '^\.*\( *\[ *[0-9]*%\]\)\?$' "/tmp/certify-$name.log" | tail -n 60
@@ -37,16 +41,16 @@ certify() {  # name, seed, workers, impls...
 }
 
 stage "certify triton alone, seed 0, cold kernel caches"
-certify triton 0 "$WORKERS" triton
+certify triton 0 "$WORKERS" "$TRITON_S" triton
 seeds=($CERTIFY_SEEDS)
 # shellcheck disable=SC2086  # the impl list splits into words
 stage "certify seed ${seeds[0]}: $CERTIFY_IMPLS"
-certify "seed${seeds[0]}" "${seeds[0]}" "$WORKERS" $CERTIFY_IMPLS
+certify "seed${seeds[0]}" "${seeds[0]}" "$WORKERS" "$CERTIFY_S" $CERTIFY_IMPLS
 rest=("${seeds[@]:1}")
 if [ ${#rest[@]} -gt 0 ]; then
   stage "certify seeds ${rest[*]} side by side"
   # shellcheck disable=SC2086
-  for seed in "${rest[@]}"; do certify "seed$seed" "$seed" $(( WORKERS / ${#rest[@]} )) $CERTIFY_IMPLS & done
+  for seed in "${rest[@]}"; do certify "seed$seed" "$seed" $(( WORKERS / ${#rest[@]} )) "$CERTIFY_S" $CERTIFY_IMPLS & done
   wait
 fi
 for json in "$OUT"/cert-*.json; do xz -T0 -9 "$json"; done

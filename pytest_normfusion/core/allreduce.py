@@ -69,7 +69,7 @@ def run_rank(ctx: RankContext, candidate: Candidate, case: Case, seed: int) -> O
     except Exception as exc:
         return call.supports_failed(candidate, exc)
     inputs = make_inputs(case, seed, ctx.device, ctx.rank)
-    weight_before = None if inputs.weight is None else inputs.weight.cpu().clone()
+    weight_before = None if inputs.weight is None else inputs.weight.clone()
     try:
         out = call.call(candidate, case, inputs, group=ctx.group)
     except Exception as exc:  # the candidate's failure is data

@@ -69,7 +69,7 @@ def weight_changed(before: torch.Tensor | None, after: torch.Tensor | None) -> P
     """The candidate modified the weight it was handed (bit for bit)."""
     if before is None or after is None:
         return None
-    changed = int((ordered(before) != ordered(after.cpu())).sum())
+    changed = int((ordered(before) != ordered(after.to(before.device))).sum())
     if not changed:
         return None
     return Problem(

@@ -60,8 +60,7 @@ def run_on_inputs(candidate: Candidate, case: Case, inputs: Inputs, timeout: flo
     # is reported for that alone, not also for numbers computed from the damaged weight
     as_given = dataclasses.replace(inputs, weight=weight_before)
     problems, verdict = judge_outputs(candidate, case, out, s32, s64, as_given)
-    # call.weight_changed compares on the host (H elements: cheap)
-    changed = call.weight_changed(None if weight_before is None else weight_before.cpu(), inputs.weight)
+    changed = call.weight_changed(weight_before, inputs.weight)
     problems += [changed] if changed else []
     judged = verdict.profile is not None or verdict.problems  # y was a tensor of the right kind
     return call.finish(declined, problems, verdict.metrics() if judged else {})

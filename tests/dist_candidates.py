@@ -93,6 +93,16 @@ class ResidualOutNotReduced:
         return y, (x if residual is None else residual)
 
 
+class ResidualOutInFp32WrongY:
+    """residual_out comes back in fp32 and y is scaled by 2 on every rank: both are reported."""
+
+    name = "residual-out-in-fp32-wrong-y"
+
+    def allreduce_rms_norm(self, x, residual, weight, eps, weight_bias=0.0, group=None):
+        y, r_out = reference.allreduce_rms_norm(x.clone(), residual, weight, eps, weight_bias, group)
+        return y * 2, r_out.float()
+
+
 class SelfFirstSum:
     """Each rank gathers the peers' x and sums them in x.dtype starting with its own: every rank
     is within bounds, but their roundings differ, so the ranks' residuals disagree."""

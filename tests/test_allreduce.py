@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shlex
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -190,6 +191,31 @@ def test_legal_candidates_pass_and_wrong_ones_fail_at_every_world_size(pytester:
         if impl == "self-first-sum" and status == "failed":
             assert "ranks disagree" in text
     result.stdout.fnmatch_lines(["*rank pool ws8: 1 spawn(s)*"])
+
+
+@pytest.mark.usefixtures("candidates_on_path")
+def test_every_failed_allreduce_case_names_its_checks(pytester: pytest.Pytester) -> None:
+    """Failed all-reduce cases carry their failed checks (a residual failure under 'residual'), and a
+    residual_out of the wrong dtype does not hide a wrong y."""
+    impls = [
+        CANDIDATES["residual-out-not-reduced"],
+        CANDIDATES["norm-before-reduce"],
+        "dist_candidates:ResidualOutInFp32WrongY",
+    ]
+    case = "allreduce_rms_norm-ws2-bf16-w_bf16-bias0-T7xH67-eps1e-05-strided-tiny-residual"
+    pytester.runpytest_subprocess(
+        "-p", "no:cacheprovider", *[f"--normfusion-impl={i}" for i in impls], f"--normfusion-case={case}",
+        "--normfusion-report=cert.json",
+    )  # fmt: skip
+    checks = {
+        c["impl"]: (c["status"], c["failed_checks"])
+        for c in json.loads((pytester.path / "cert.json").read_text())["cases"]
+    }
+    assert checks == {
+        "residual-out-not-reduced": ("failed", ["residual"]),
+        "norm-before-reduce": ("failed", ["numerics"]),
+        "residual-out-in-fp32-wrong-y": ("failed", ["numerics", "output-dtype"]),
+    }
 
 
 @pytest.mark.usefixtures("candidates_on_path")

@@ -15,10 +15,10 @@ from typing import Any, Protocol
 
 import torch
 
-from pytest_normfusion.core import call
+from pytest_normfusion.core import call, judge
 from pytest_normfusion.core.case import Case
 from pytest_normfusion.core.inputs import make_inputs
-from pytest_normfusion.core.judge_allreduce import judge_allreduce
+from pytest_normfusion.core.judge_allreduce import judge_allreduce, reduction_bound
 from pytest_normfusion.core.outcome import Check, Outcome, Problem
 from pytest_normfusion.core.status import Status, worst
 from pytest_normfusion.loading import Candidate
@@ -81,6 +81,12 @@ def run_rank(ctx: RankContext, candidate: Candidate, case: Case, seed: int) -> O
         verdict = judge_allreduce(case, y, r_out, s32, s64, abs_sum, weight_before, candidate.tolerances)
         problems += verdict.problems
         metrics = {**verdict.metrics(), "digest": _digest(y, r_out)}
+    elif y is not None:  # residual_out is of the wrong kind: y is still judged, against the exact sum
+        s32, s64, abs_sum = exact_sums(case, seed, y.device)  # with the band of a reduction in x.dtype
+        error = reduction_bound(case, abs_sum, s64, candidate.tolerances)
+        verdict = judge.judge(case, y, s32, s64, weight_before, candidate.tolerances, sum_error=error)
+        problems += verdict.problems
+        metrics = verdict.metrics()
     changed = call.weight_changed(weight_before, inputs.weight)
     problems += [changed] if changed else []
     return call.finish(declined, problems, metrics)

@@ -56,6 +56,16 @@ class NormfusionSession:
         """The fusion passes to certify (default: the reference pass)."""
         return loading.load_passes(self.settings.pass_specs or ("reference",))
 
+    def load_named(self) -> None:
+        """Load the impls and passes named on the command line now: one that names nothing is a usage error."""
+        try:
+            if self.settings.impl_specs:
+                self.candidates  # noqa: B018 (a cached property: loading is the point)
+            if self.settings.pass_specs:
+                self.passes  # noqa: B018
+        except loading.LoadError as exc:
+            raise pytest.UsageError(str(exc)) from None
+
     @functools.cached_property
     def ranks(self) -> Pools | LauncherGroup:
         """The session's rank pools, or torchrun's group (joined on first use); closed at the end."""

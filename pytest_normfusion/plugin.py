@@ -13,7 +13,6 @@ import pytest
 
 from pytest_normfusion import expectations, options
 from pytest_normfusion.harness import SESSION, NormfusionSession
-from pytest_normfusion.loading import LoadError
 from pytest_normfusion.results import Results
 from pytest_normfusion.settings import Settings, share_cores
 
@@ -56,11 +55,7 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(str(exc)) from None
     session = NormfusionSession(config, settings, entries)
     if settings.impl_specs or settings.pass_specs:
-        try:  # load what was named now: a spec that names nothing is a usage error
-            _ = session.candidates if settings.impl_specs else None
-            _ = session.passes if settings.pass_specs else None
-        except LoadError as exc:
-            raise pytest.UsageError(str(exc)) from None
+        session.load_named()
         if config.args_source != pytest.Config.ArgsSource.ARGS:
             config.args[:] = [str(conformance_dir())]
     if not workerinput:

@@ -39,27 +39,30 @@ PAIRINGS = "x:0,fp32:1"  # weight dtype (x: x's dtype):weight_bias
 
 def plans(tokens: int, hidden: int, multiprocessors: int) -> list[Any]:
     """Every single-pass plan with 2..64 elements per thread and no more rows than T: one
-    row block per program, and programs looping over row blocks (fewer than the blocks)."""
+    row block per program, and programs looping over row blocks (fewer than the blocks),
+    each with the row in two pieces where that holds fewer columns, and as one block; then the
+    chunked kernel's."""
     from pytest_normfusion.impls.triton import plan as tn
 
     block = 1 << (hidden - 1).bit_length()
-    out = []
+    whole = []
     for rows, warps in itertools.product((1, 2, 4), WARPS):
         per_thread = rows * block // (32 * warps)
         if rows <= tokens and rows * block <= tn.MAX_SINGLE_PASS and 2 <= per_thread <= 64:
             blocks = -(-tokens // rows)
-            out.append(tn.Plan(True, rows, block, warps, blocks))
+            whole.append(tn.Plan(True, rows, block, warps, blocks))
             for per_sm, persistent_warps in PERSISTENT:
                 programs = per_sm * multiprocessors
                 if persistent_warps == warps and rows <= 2 and programs < blocks:
-                    out.append(tn.Plan(True, rows, block, warps, programs, looping=True))
+                    whole.append(tn.Plan(True, rows, block, warps, programs, looping=True))
+    out = list(dict.fromkeys(q for p in whole for q in (tn.split_row(p, hidden), p)))
     for chunk, warps in CHUNKED:
         if chunk <= 2 * block:
             out.append(tn.Plan(False, 1, chunk, warps, tokens))
     return out
 
 
-PLAN_SPEC = re.compile(r"r(?P<rows>\d+)w(?P<warps>\d+)(?:p(?P<per_sm>\d+))?$")
+PLAN_SPEC = re.compile(r"r(?P<rows>\d+)w(?P<warps>\d+)(?:p(?P<per_sm>\d+))?(?P<whole>u)?$")
 CHUNK_SPEC = re.compile(r"c(?P<chunk>\d+)w(?P<warps>\d+)$")
 
 
@@ -72,10 +75,12 @@ def parse_plan(
     fp32_weight: bool = False,
     itemsize: int = 2,
 ) -> Any:
-    """A ``Plan`` from ``default`` (what ``plan.plan`` picks on this device) or a spec:
-    ``r2w16`` (rows, warps; one row block per program), ``r1w8p2`` (2 programs per
-    multiprocessor looping over the row blocks, each loading its next block early).
-    None where the spec does not fit the shape (looping programs need more blocks than programs)."""
+    """A ``Plan`` from ``default`` (what ``plan.plan`` picks on this device) or a
+    spec: ``r2w16`` (rows, warps; one row block per program), ``r1w8p2`` (2 programs per
+    multiprocessor looping over the row blocks, each loading its next block early), either
+    ending in ``u`` (the row as one power-of-two block, not two pieces); ``c2048w8`` (the chunked
+    kernel). None where the spec does not fit the shape (looping programs need more blocks than
+    programs)."""
     from pytest_normfusion.impls.triton import plan as tn
 
     if spec == "default":
@@ -95,16 +100,21 @@ def parse_plan(
     programs = int(m["per_sm"]) * multiprocessors if m["per_sm"] else blocks
     if rows * block > tn.MAX_SINGLE_PASS or rows * block < 32 * warps or programs > blocks:
         return None
-    return tn.Plan(True, rows, block, warps, programs, looping=programs < blocks)
+    p = tn.Plan(True, rows, block, warps, programs, looping=programs < blocks)
+    return p if m["whole"] else tn.split_row(p, hidden)
 
 
-def plan_name(p: Any, multiprocessors: int) -> str:
+def plan_name(p: Any, multiprocessors: int, hidden: int) -> str:
     """``triton[r2w16]``: rows and warps; ``triton[r1w8p2]``: 2 programs per multiprocessor, looping;
+    either with ``u`` where the row is one block that two pieces would hold in fewer columns;
     ``triton[c2048w4]``: the two-pass kernel in chunks of 2048 with 4 warps."""
+    from pytest_normfusion.impls.triton import plan as tn
+
     if not p.single_pass:
         return f"triton[c{p.block}w{p.num_warps}]"
     per_sm = f"p{p.programs // multiprocessors}" if p.programs % multiprocessors == 0 else f"P{p.programs}"
-    return f"triton[r{p.rows}w{p.num_warps}" + (f"{per_sm}]" if p.looping else "]")
+    whole = "u" if tn.split_row(p, hidden) != p else ""
+    return f"triton[r{p.rows}w{p.num_warps}" + (per_sm if p.looping else "") + whole + "]"
 
 
 def _ints(value: str) -> tuple[int, ...]:
@@ -148,8 +158,8 @@ def main(argv: list[str] | None = None) -> int:
     class Planned:
         """Our kernels with a fixed launch plan, as a candidate for ``perf.measure_all``."""
 
-        def __init__(self, p: Any) -> None:
-            self.p, self.name = p, plan_name(p, multiprocessors)
+        def __init__(self, p: Any, hidden: int) -> None:
+            self.p, self.name = p, plan_name(p, multiprocessors, hidden)
 
         def declines(self, case: Any) -> None:
             return None
@@ -176,8 +186,8 @@ def main(argv: list[str] | None = None) -> int:
             chosen = [parse_plan(s, tokens, hidden, op != "rms_norm", multiprocessors) for s in args.plans.split(",")]
         else:
             chosen = plans(tokens, hidden, multiprocessors)
-        candidates = {plan_name(p, multiprocessors): p for p in [*chosen, default] if p is not None}
-        rivals_all = [*peers, *(Planned(p) for p in candidates.values())]
+        candidates = {plan_name(p, multiprocessors, hidden): p for p in [*chosen, default] if p is not None}
+        rivals_all = [*peers, *(Planned(p, hidden) for p in candidates.values())]
         measured, skipped = {}, {}
         for i in range(0, len(rivals_all), args.group):  # alternating rounds within groups that fit in memory
             timed_group, skipped_group = sweep.measure_all(rivals_all[i : i + args.group], case, "cuda", args.seed)
@@ -204,7 +214,7 @@ def main(argv: list[str] | None = None) -> int:
         ours = {k: v for k, v in timed.items() if k.startswith("triton[")}
         rivals = {k: v for k, v in timed.items() if not k.startswith("triton[")}
         best = min(ours, key=ours.get)
-        dflt = plan_name(default, multiprocessors)
+        dflt = plan_name(default, multiprocessors, hidden)
         peer = min(rivals, key=rivals.get) if rivals else None
         line = (
             f"{op[:9]:9} {dtype} w_{weight} H{hidden:<5} T{tokens:<6} best {best:16} {ours[best]:8.2f}  "

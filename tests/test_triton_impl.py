@@ -16,12 +16,13 @@ import pytest
 
 pytest.importorskip("triton")
 
-# Every dtype, weight dtype, weight_bias and op on three shapes: odd H with strided
-# rows and fp16-overflowing outliers, a realistic odd H, and many short rows (the
-# many-rows-per-program path).
+# Every dtype, weight dtype, weight_bias and op on four shapes: odd H with strided
+# rows and fp16-overflowing outliers, a realistic odd H (its row in two pieces) strided
+# and packed, and many short rows (the many-rows-per-program path).
 SLICE = (
     "*-T33xH67-eps1e-06-strided-outlier",
     "*-T83xH5125-eps1e-05-strided-normal",
+    "*-T83xH5125-eps1e-05-contiguous-normal",
     "*-T2049xH24-eps1e-06-contiguous-tiny",
 )
 
@@ -41,8 +42,8 @@ def _run(pytester: pytest.Pytester, impl: str, *patterns: str) -> pytest.RunResu
 
 def test_triton_conforms_on_a_slice_of_the_suite(pytester: pytest.Pytester) -> None:
     result = _run(pytester, "triton", *SLICE)
-    # 2 ops x (5 weight options for fp16 and bf16 + 3 for fp32) x 3 shapes
-    result.assert_outcomes(passed=78)
+    # 2 ops x (5 weight options for fp16 and bf16 + 3 for fp32) x 4 shapes
+    result.assert_outcomes(passed=104)
     result.stdout.fnmatch_lines(["*rms_norm*bf16*fp32*1*fp32*", "*fused_add_rms_norm*fp16*fp16*fp32/fp32-sum*"])
 
 
@@ -74,14 +75,15 @@ from pytest_normfusion.impls.triton import kernels as tn
 assert not tn.INTERPRET
 common = {"x_ptr": "*{x}", "r_ptr": "*{x}", "w_ptr": "*{w}", "y_ptr": "*{x}", "r_out_ptr": "*{x}"}
 rows = dict(common, n_rows="i32", n_cols="i32", x_stride="i32", r_stride="i32", eps="fp32", weight_bias="fp32",
-            HAS_RESIDUAL="constexpr", HAS_WEIGHT="constexpr", ROWS="constexpr", BLOCK="constexpr", ROUND_BF16="constexpr",
-            USE_PDL="constexpr", LOOPING="constexpr")
+            HAS_RESIDUAL="constexpr", HAS_WEIGHT="constexpr", ROWS="constexpr", BLOCK="constexpr", TAIL="constexpr",
+            ROUND_BF16="constexpr", USE_PDL="constexpr", LOOPING="constexpr")
 chunks = dict(common, n_cols="i32", x_stride="i32", r_stride="i32", eps="fp32", weight_bias="fp32",
               HAS_RESIDUAL="constexpr", HAS_WEIGHT="constexpr", CHUNK="constexpr", ROUND_BF16="constexpr", USE_PDL="constexpr")
 variants = [
-    (tn._norm_rows_kernel, rows, "bf16", "fp32", dict(HAS_RESIDUAL=True, HAS_WEIGHT=True, ROWS=1, BLOCK=4096, LOOPING=True), 8),
-    (tn._norm_rows_kernel, rows, "fp16", "fp16", dict(HAS_RESIDUAL=False, HAS_WEIGHT=True, ROWS=64, BLOCK=32, LOOPING=False), 4),
-    (tn._norm_rows_kernel, rows, "fp32", "fp32", dict(HAS_RESIDUAL=True, HAS_WEIGHT=False, ROWS=1, BLOCK=8192, LOOPING=False), 16),
+    (tn._norm_rows_kernel, rows, "bf16", "fp32", dict(HAS_RESIDUAL=True, HAS_WEIGHT=True, ROWS=1, BLOCK=4096, TAIL=0, LOOPING=True), 8),
+    (tn._norm_rows_kernel, rows, "fp16", "fp16", dict(HAS_RESIDUAL=False, HAS_WEIGHT=True, ROWS=64, BLOCK=32, TAIL=0, LOOPING=False), 4),
+    (tn._norm_rows_kernel, rows, "fp32", "fp32", dict(HAS_RESIDUAL=True, HAS_WEIGHT=False, ROWS=1, BLOCK=8192, TAIL=0, LOOPING=False), 16),
+    (tn._norm_rows_kernel, rows, "bf16", "bf16", dict(HAS_RESIDUAL=True, HAS_WEIGHT=True, ROWS=1, BLOCK=4096, TAIL=1024, LOOPING=True), 8),
     (tn._norm_chunks_kernel, chunks, "bf16", "bf16", dict(HAS_RESIDUAL=True, HAS_WEIGHT=True, CHUNK=4096), 8),
 ]
 for fn, sig, x, w, consts, warps in variants:
@@ -92,8 +94,9 @@ for fn, sig, x, w, consts, warps in variants:
     options = {"num_warps": warps, "launch_pdl": True}
     ptx = triton.compile(src, target=GPUTarget("cuda", 90, 32), options=options).asm["ptx"]
     loads = len(re.findall(r"ld\\.global[^\\n]*\\.v4", ptx))
+    stores = len(re.findall(r"st\\.global[^\\n]*\\.v4", ptx))
     pdl = "griddepcontrol.wait" in ptx and "griddepcontrol.launch_dependents" in ptx
-    print(fn.__name__, x, w, loads, int(pdl))
+    print(fn.__name__, x, w, loads, stores, int(pdl))
 """
 
 
@@ -108,9 +111,10 @@ def test_kernels_compile_for_hopper_with_16_byte_loads_and_pdl(pytester: pytest.
     env.pop("TRITON_INTERPRET", None)
     run = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env, timeout=600)
     assert run.returncode == 0, run.stderr[-3000:]
-    # per variant: name, dtypes, 16-byte loads, whether griddepcontrol (PDL) is in the PTX
+    # per variant: name, dtypes, 16-byte loads and stores, whether griddepcontrol (PDL) is in the PTX
     variants = [line.split() for line in run.stdout.splitlines()]
-    assert len(variants) == 4 and all(int(loads) > 0 and pdl == "1" for *_, loads, pdl in variants), run.stdout
+    assert len(variants) == 5, run.stdout
+    assert all(int(loads) > 0 and int(stores) > 0 and pdl == "1" for *_, loads, stores, pdl in variants), run.stdout
 
 
 def test_interpreter_works_after_another_impl_imported_triton(pytester: pytest.Pytester) -> None:
@@ -124,8 +128,8 @@ def test_interpreter_works_after_another_impl_imported_triton(pytester: pytest.P
     result.assert_outcomes(passed=2)
 
 
-# Every plan fits the kernel (the rules', and the H200 table's), and a looping plan (programs < row blocks, next block loaded
-# early) returns bit for bit what one block per program returns, in the interpreter.
+# Every plan fits the kernel (the rules', and the H200 table's), and a looping plan (programs < row blocks, next block loaded early) returns bit for bit what one block per program
+# returns, with the row as one block or two pieces, in the interpreter.
 _PLANS_AND_LOOPING = """
 import itertools
 import torch
@@ -146,9 +150,11 @@ for T, H, residual, sms in itertools.product(
         assert H > tn.MAX_SINGLE_PASS and p.programs == T and not p.looping, where
         continue
     blocks = -(-T // p.rows)
-    assert p.block >= H and p.rows * p.block <= tn.MAX_SINGLE_PASS, where
+    assert p.columns >= H and p.rows * p.columns <= tn.MAX_SINGLE_PASS, where
+    # a tail piece only where the row is not a power of two, and then smaller than one block
+    assert p.tail == 0 or (p.block < H and p.tail & (p.tail - 1) == 0 and p.columns < 2 * p.block), where
     assert p.num_warps & (p.num_warps - 1) == 0 and 1 <= p.num_warps <= tn.MAX_WARPS, where
-    assert p.num_warps == 1 or 32 * p.num_warps <= p.rows * p.block, where
+    assert p.num_warps == 1 or 32 * p.num_warps <= p.rows * 2 * p.block, where
     assert p.looping == (p.programs < blocks), where
     if p.looping:
         assert p.programs % sms == 0 and blocks > tn.LOOPING_MIN_BLOCKS_PER_SM * sms, where
@@ -165,25 +171,27 @@ for T, H, residual, fp32_weight in itertools.product(
     p = tn.plan(T, H, residual, multiprocessors=132, table=tn.H200, fp32_weight=fp32_weight)
     where = (T, H, residual, fp32_weight, p)
     if not 2048 <= H <= 8192:
-        assert p == tn.rules(T, H, residual, multiprocessors=132), where
+        assert p == tn.split_row(tn.rules(T, H, residual, multiprocessors=132), H), where
     elif not p.single_pass:
         assert p.programs == T and p.rows == 1 and not p.looping and p.block <= tn.MAX_SINGLE_PASS, where
     else:
         blocks = -(-T // p.rows)
-        assert p.block >= H and p.rows * p.block <= tn.MAX_SINGLE_PASS and 32 * p.num_warps <= p.rows * p.block, where
+        assert p.columns >= H and p.rows * p.columns <= tn.MAX_SINGLE_PASS and 32 * p.num_warps <= p.rows * 2 * p.block, where
         assert p.looping == (p.programs < blocks) and (p.looping or p.programs == blocks), where
-assert tn.plan(32768, 5120, table=tn.H200, itemsize=4) == tn.rules(32768, 5120), "4-byte x takes the rules"
+assert tn.plan(32768, 5120, table=tn.H200, itemsize=4) == tn.split_row(tn.rules(32768, 5120), 5120), "4-byte x takes the rules"
 
 torch.manual_seed(0)
 for residual, wdtype in ((False, torch.float32), (True, torch.bfloat16)):
     x = torch.randn(37, 200, dtype=torch.bfloat16)[:, :67]  # strided rows
     r = torch.randn(37, 67, dtype=torch.bfloat16) if residual else None
     w = torch.randn(67, dtype=wdtype)
-    once = tn.launch(x, r, w, 1e-6, 1.0, launch_plan=tn.Plan(True, 1, 128, 4, 37))
-    for rows, programs in ((1, 3), (1, 36), (2, 5), (4, 2), (16, 1)):
-        looped = tn.launch(x, r, w, 1e-6, 1.0, launch_plan=tn.Plan(True, rows, 128, 4, programs, looping=True))
-        assert torch.equal(looped[0], once[0]), (residual, rows, programs)
-        assert not residual or torch.equal(looped[1], once[1]), (residual, rows, programs)
+    for block, tail in ((128, 0), (64, 4)):  # the row as one block, and as two pieces
+        once = tn.launch(x, r, w, 1e-6, 1.0, launch_plan=tn.Plan(True, 1, block, 4, 37, tail=tail))
+        for rows, programs in ((1, 3), (1, 36), (2, 5), (4, 2), (16, 1)):
+            plan = tn.Plan(True, rows, block, 4, programs, looping=True, tail=tail)
+            looped = tn.launch(x, r, w, 1e-6, 1.0, launch_plan=plan)
+            assert torch.equal(looped[0], once[0]), (residual, rows, programs, tail)
+            assert not residual or torch.equal(looped[1], once[1]), (residual, rows, programs, tail)
 print("ok")
 """
 

@@ -8,7 +8,10 @@ rounded, and ``y`` from the unrounded ``s``.
 Two kernels:
 - rows kernel: a program holds a block of ``ROWS`` whole rows in registers, so x is
   read once; a program takes one block, or (``LOOPING``) loops over several, loading
-  its next block while it reduces and stores the current one;
+  its next block while it reduces and stores the current one. A row is held as a
+  power-of-two piece of ``BLOCK`` columns and, where H is not a power of two, a
+  ``TAIL`` piece (5120 = 4096 + 1024): fewer idle lanes and registers than one
+  power-of-two block of 8192;
 - chunked kernel: one row per program in ``CHUNK`` pieces, two passes, the second
   re-reading the row from L2 (any H; faster than the rows kernel at large T for some H).
 
@@ -84,34 +87,66 @@ def _norm_block(
     x,  # the loaded (ROWS, BLOCK) block of x, in x.dtype
     r,  # the loaded block of the residual (x without one)
     w,  # the loaded (BLOCK,) weight (unused without one)
+    xt,  # the (ROWS, TAIL) tail piece of x, r and w (unused where TAIL is 0)
+    rt,
+    wt,
     y_ptr,  # pointer to the output y, packed
     r_out_ptr,  # pointer to the residual output, packed
     row_block,  # which block of ROWS rows this is
     n_rows,  # rows of x
     n_cols,  # columns of x (H)
-    cols,  # column indices, arange(0, BLOCK)
+    cols,  # column indices of the block, arange(0, BLOCK)
     col_ok,  # cols < n_cols
+    tail_cols,  # column indices of the tail piece, BLOCK + arange(0, TAIL)
+    tail_ok,  # tail_cols < n_cols
     eps,  # epsilon inside the square root
     weight_bias,  # added to the weight
     HAS_RESIDUAL: tl.constexpr,  # store s = x + r to r_out too
     HAS_WEIGHT: tl.constexpr,  # scale by (w + weight_bias)
     ROWS: tl.constexpr,  # rows in the block
+    TAIL: tl.constexpr,  # columns of the tail piece (0: none)
     ROUND_BF16: tl.constexpr,  # round to nearest even by hand before a bf16 store
 ):
     """Normalise one loaded row block (``r`` and ``w`` unread without them) and store it."""
+    rows = (row_block * ROWS + tl.arange(0, ROWS)).to(tl.int64)
+    row_ok = (rows < n_rows)[:, None]
     s = x.to(tl.float32)
     if HAS_RESIDUAL:
         s += r.to(tl.float32)
-    rows = (row_block * ROWS + tl.arange(0, ROWS)).to(tl.int64)
-    mask = (rows < n_rows)[:, None] & col_ok[None, :]
-    out_offsets = rows[:, None] * n_cols + cols[None, :]  # outputs are packed
-    if HAS_RESIDUAL:
-        tl.store(r_out_ptr + out_offsets, _cast_out(s, r_out_ptr.dtype.element_ty, ROUND_BF16), mask=mask)
-    rstd = tl.math.rsqrt(_row_sum(s * s, 1) / n_cols + eps)
+        tl.store(
+            r_out_ptr + rows[:, None] * n_cols + cols[None, :],
+            _cast_out(s, r_out_ptr.dtype.element_ty, ROUND_BF16),
+            mask=row_ok & col_ok[None, :],
+        )
+    sum_sq = _row_sum(s * s, 1)
+    if TAIL > 0:
+        st = xt.to(tl.float32)
+        if HAS_RESIDUAL:
+            st += rt.to(tl.float32)
+            tl.store(
+                r_out_ptr + rows[:, None] * n_cols + tail_cols[None, :],
+                _cast_out(st, r_out_ptr.dtype.element_ty, ROUND_BF16),
+                mask=row_ok & tail_ok[None, :],
+            )
+        sum_sq += _row_sum(st * st, 1)
+    rstd = tl.math.rsqrt(sum_sq / n_cols + eps)
     y = s * rstd[:, None]
     if HAS_WEIGHT:
         y = y * (w.to(tl.float32) + weight_bias)[None, :]
-    tl.store(y_ptr + out_offsets, _cast_out(y, y_ptr.dtype.element_ty, ROUND_BF16), mask=mask)
+    tl.store(
+        y_ptr + rows[:, None] * n_cols + cols[None, :],
+        _cast_out(y, y_ptr.dtype.element_ty, ROUND_BF16),
+        mask=row_ok & col_ok[None, :],
+    )
+    if TAIL > 0:
+        yt = st * rstd[:, None]
+        if HAS_WEIGHT:
+            yt = yt * (wt.to(tl.float32) + weight_bias)[None, :]
+        tl.store(
+            y_ptr + rows[:, None] * n_cols + tail_cols[None, :],
+            _cast_out(yt, y_ptr.dtype.element_ty, ROUND_BF16),
+            mask=row_ok & tail_ok[None, :],
+        )
 
 
 @_jit
@@ -130,13 +165,16 @@ def _norm_rows_kernel(
     HAS_RESIDUAL: tl.constexpr,  # fused residual add: s = x + r, stored to r_out
     HAS_WEIGHT: tl.constexpr,  # scale by (w + weight_bias); without it, no scale
     ROWS: tl.constexpr,  # rows in a program's block
-    BLOCK: tl.constexpr,  # columns held per row, a power of two >= n_cols
+    BLOCK: tl.constexpr,  # columns of the first piece of a row, a power of two (>= n_cols without a tail)
+    TAIL: tl.constexpr,  # columns of the second piece, a power of two >= n_cols - BLOCK (0: none)
     ROUND_BF16: tl.constexpr,  # round to nearest even by hand before a bf16 store (interpreter)
     USE_PDL: tl.constexpr,  # programmatic dependent launch (sm_90+): wait for the previous kernel here
     LOOPING: tl.constexpr,  # fewer programs than blocks: each loops, loading its next block early
 ):
     cols = tl.arange(0, BLOCK)
     col_ok = cols < n_cols
+    tail_cols = BLOCK + tl.arange(0, TAIL if TAIL > 0 else 1)
+    tail_ok = tail_cols < n_cols
     first = tl.program_id(0)
     if USE_PDL:  # the previous kernel's writes are visible from here on
         tl.extra.cuda.gdc_wait()
@@ -144,23 +182,35 @@ def _norm_rows_kernel(
     w = tl.load(w_ptr + cols, mask=col_ok, other=0.0) if HAS_WEIGHT else col_ok
     x = _load_block(x_ptr, x_stride, first, n_rows, cols, col_ok, ROWS)
     r = _load_block(r_ptr, r_stride, first, n_rows, cols, col_ok, ROWS) if HAS_RESIDUAL else x
+    wt, xt, rt = w, x, r  # unused without a tail
+    if TAIL > 0:
+        wt = tl.load(w_ptr + tail_cols, mask=tail_ok, other=0.0) if HAS_WEIGHT else tail_ok
+        xt = _load_block(x_ptr, x_stride, first, n_rows, tail_cols, tail_ok, ROWS)
+        rt = _load_block(r_ptr, r_stride, first, n_rows, tail_cols, tail_ok, ROWS) if HAS_RESIDUAL else xt
     if USE_PDL:  # the next kernel may start its launch; it waits for our writes itself
         tl.extra.cuda.gdc_launch_dependents()
     if LOOPING:  # fewer programs than blocks: each loads its next block before storing this one
         step = tl.num_programs(0)
         for row_block in range(first, (n_rows + ROWS - 1) // ROWS, step):
-            x_now, x = x, _load_block(x_ptr, x_stride, row_block + step, n_rows, cols, col_ok, ROWS)
+            nxt = row_block + step
+            x_now, x = x, _load_block(x_ptr, x_stride, nxt, n_rows, cols, col_ok, ROWS)
             r_now = x_now
             if HAS_RESIDUAL:
-                r_now, r = r, _load_block(r_ptr, r_stride, row_block + step, n_rows, cols, col_ok, ROWS)
+                r_now, r = r, _load_block(r_ptr, r_stride, nxt, n_rows, cols, col_ok, ROWS)
+            xt_now, rt_now = xt, rt
+            if TAIL > 0:
+                xt_now, xt = xt, _load_block(x_ptr, x_stride, nxt, n_rows, tail_cols, tail_ok, ROWS)
+                rt_now = xt_now
+                if HAS_RESIDUAL:
+                    rt_now, rt = rt, _load_block(r_ptr, r_stride, nxt, n_rows, tail_cols, tail_ok, ROWS)
             _norm_block(
-                x_now, r_now, w, y_ptr, r_out_ptr, row_block, n_rows, n_cols, cols, col_ok, eps, weight_bias,
-                HAS_RESIDUAL, HAS_WEIGHT, ROWS, ROUND_BF16,
+                x_now, r_now, w, xt_now, rt_now, wt, y_ptr, r_out_ptr, row_block, n_rows, n_cols,
+                cols, col_ok, tail_cols, tail_ok, eps, weight_bias, HAS_RESIDUAL, HAS_WEIGHT, ROWS, TAIL, ROUND_BF16,
             )  # fmt: skip
     else:
         _norm_block(
-            x, r, w, y_ptr, r_out_ptr, first, n_rows, n_cols, cols, col_ok, eps, weight_bias,
-            HAS_RESIDUAL, HAS_WEIGHT, ROWS, ROUND_BF16,
+            x, r, w, xt, rt, wt, y_ptr, r_out_ptr, first, n_rows, n_cols,
+            cols, col_ok, tail_cols, tail_ok, eps, weight_bias, HAS_RESIDUAL, HAS_WEIGHT, ROWS, TAIL, ROUND_BF16,
         )  # fmt: skip
 
 

@@ -67,10 +67,16 @@ class Plan:
 
     single_pass: bool  # the rows kernel (whole rows in registers), else the chunked two-pass kernel
     rows: int  # rows per program (1 for the chunked kernel)
-    block: int  # columns held per program, a power of two (the chunk for the chunked kernel)
+    block: int  # columns of a row held per program, a power of two (the chunk for the chunked kernel)
     num_warps: int
     programs: int
     looping: bool = False  # fewer programs than row blocks: each loops, loading its next block early
+    tail: int = 0  # the rows kernel's second piece of a row, a power of two (0: the block holds the row)
+
+    @property
+    def columns(self) -> int:
+        """Columns of a row the rows kernel holds: the block and the tail."""
+        return self.block + self.tail
 
 
 @dataclasses.dataclass(frozen=True)
@@ -87,38 +93,49 @@ class Table:
 # by benchmarks/tune_triton.py per shape, bf16 x, weight bf16 (weight_bias 0) or fp32
 # (weight_bias 1); printed by benchmarks/plan_table.py. Specs: r<rows>w<warps>, one row
 # block per program; r<rows>w<warps>p<n>, n programs a multiprocessor looping over the
-# blocks; c<chunk>w<warps>, the chunked kernel.
+# blocks; either ending in u: the row as one power-of-two block, not two pieces;
+# c<chunk>w<warps>, the chunked kernel. H 5120, 5125 and 6144 are the 2026-12-02 sweep
+# (rows in two pieces, or not); their T=16 is 5120's of 2026-12-01. The other rows are
+# 2026-12-01's, timed before rows were split: 2880's plans keep one block (u).
 # fmt: off
 _H200_PLANS = {
     (False, False): {
         2048: {1: "r1w4", 16: "r1w4", 256: "r1w4", 1024: "r1w4", 4096: "r2w4", 16384: "r1w2", 32768: "r1w2"},
-        2880: {1: "r1w16", 16: "r1w8", 256: "r1w16", 1024: "r1w8p4", 4096: "r1w4", 16384: "r1w4", 32768: "r1w4"},
+        2880: {1: "r1w16u", 16: "r1w8u", 256: "r1w16u", 1024: "r1w8p4u", 4096: "r1w4u", 16384: "r1w4u", 32768: "r1w4u"},
         4096: {1: "r1w16", 16: "r1w8", 256: "r2w8", 1024: "r1w8p4", 4096: "r1w4", 16384: "c2048w8", 32768: "c2048w8"},
-        5120: {1: "r1w16", 16: "r1w16", 256: "r2w16", 1024: "r1w16p2", 4096: "r1w8", 16384: "c1024w4", 32768: "r1w8"},
+        5120: {1: "r1w16u", 16: "r1w16u", 256: "r2w16u", 1024: "r1w4", 4096: "r1w8", 16384: "r1w8", 32768: "r1w8"},
+        5125: {1: "r1w8u", 16: "r1w16u", 256: "r2w8", 1024: "r1w4", 4096: "r1w4p4", 16384: "r1w4p4", 32768: "r1w4p4"},
+        6144: {1: "r1w16u", 16: "r1w16u", 256: "r2w16u", 1024: "r2w8", 4096: "r1w4", 16384: "r1w4", 32768: "c2048w8"},
         7168: {1: "r1w16", 16: "r1w16", 256: "r2w16", 1024: "r1w16p2", 4096: "r1w4", 16384: "r1w8", 32768: "r1w4"},
         8192: {1: "r1w16", 16: "r1w16", 256: "r2w16", 1024: "r1w8", 4096: "r1w4", 16384: "c4096w16", 32768: "c4096w16"},
     },
     (False, True): {
         2048: {1: "r1w4", 16: "r1w4", 256: "r2w16", 1024: "r2w8p2", 4096: "r2w4", 16384: "r1w2", 32768: "r1w2"},
-        2880: {1: "r1w16", 16: "r1w32", 256: "r2w16", 1024: "r2w4", 4096: "r2w4", 16384: "c1024w4", 32768: "c1024w4"},
+        2880: {1: "r1w16u", 16: "r1w32u", 256: "r2w16u", 1024: "r2w4u", 4096: "r2w4u", 16384: "c1024w4", 32768: "c1024w4"},
         4096: {1: "r1w16", 16: "r1w32", 256: "r2w16", 1024: "r2w16p2", 4096: "r2w4", 16384: "r1w4", 32768: "c2048w8"},
-        5120: {1: "r1w16", 16: "r1w8", 256: "r2w8", 1024: "r1w16p2", 4096: "r1w16p2", 16384: "c2048w8", 32768: "c2048w8"},
+        5120: {1: "r1w4", 16: "r1w8u", 256: "r1w4", 1024: "r1w4p4", 4096: "r2w8", 16384: "r2w8", 32768: "r2w8"},
+        5125: {1: "r1w32u", 16: "r1w8u", 256: "r2w8", 1024: "r2w8", 4096: "r1w8p2", 16384: "r1w8p2", 32768: "r1w8p2"},
+        6144: {1: "r1w4", 16: "r1w8u", 256: "r1w16u", 1024: "r2w8p2", 4096: "r2w8p4", 16384: "c2048w8", 32768: "c2048w8"},
         7168: {1: "r1w8", 16: "r1w8", 256: "r1w16", 1024: "r1w16p2", 4096: "r1w16p2", 16384: "c2048w8", 32768: "c2048w8"},
         8192: {1: "r1w8", 16: "r1w8", 256: "r1w16p1", 1024: "r1w16p2", 4096: "r1w16p2", 16384: "c4096w16", 32768: "c4096w16"},
     },
     (True, False): {
         2048: {1: "r1w8", 16: "r1w4", 256: "r2w4", 1024: "r1w4", 4096: "r2w8", 16384: "c2048w8", 32768: "c2048w8"},
-        2880: {1: "r1w16", 16: "r1w16", 256: "r2w16", 1024: "r2w8", 4096: "r1w2", 16384: "r1w8", 32768: "r1w8"},
+        2880: {1: "r1w16u", 16: "r1w16u", 256: "r2w16u", 1024: "r2w8u", 4096: "r1w2u", 16384: "r1w8u", 32768: "r1w8u"},
         4096: {1: "r1w8", 16: "r1w8", 256: "r2w8", 1024: "r4w8", 4096: "c4096w16", 16384: "c4096w8", 32768: "c4096w8"},
-        5120: {1: "r1w4", 16: "r1w4", 256: "r2w8", 1024: "r1w4", 4096: "r1w16", 16384: "r1w16", 32768: "r1w16"},
+        5120: {1: "r1w4", 16: "r1w4u", 256: "r2w16u", 1024: "r2w16u", 4096: "r1w16u", 16384: "r1w16u", 32768: "r1w16u"},
+        5125: {1: "r1w8", 16: "r1w4u", 256: "r1w8", 1024: "r1w16p1", 4096: "r1w16p1", 16384: "r1w16p1", 32768: "r1w16p1"},
+        6144: {1: "r1w8", 16: "r1w4u", 256: "r1w16p1u", 1024: "r1w16u", 4096: "r1w16u", 16384: "r1w16", 32768: "c4096w16"},
         7168: {1: "r1w4", 16: "r1w4", 256: "r1w16p1", 1024: "r1w4", 4096: "r1w4", 16384: "c4096w16", 32768: "c4096w16"},
         8192: {1: "r1w4", 16: "r1w4", 256: "r1w16p1", 1024: "r1w4", 4096: "r1w32", 16384: "c4096w16", 32768: "r2w32"},
     },
     (True, True): {
         2048: {1: "r1w4", 16: "r1w4", 256: "r2w16", 1024: "r1w4", 4096: "r1w4", 16384: "c2048w8", 32768: "c2048w8"},
-        2880: {1: "r1w16", 16: "r1w16", 256: "r2w16", 1024: "r2w4", 4096: "r2w4", 16384: "r1w2", 32768: "r1w4"},
+        2880: {1: "r1w16u", 16: "r1w16u", 256: "r2w16u", 1024: "r2w4u", 4096: "r2w4u", 16384: "r1w2u", 32768: "r1w4u"},
         4096: {1: "r1w8", 16: "r1w8", 256: "r1w32", 1024: "r2w4", 4096: "r1w16", 16384: "c4096w16", 32768: "c4096w8"},
-        5120: {1: "r1w4", 16: "r1w4", 256: "r2w32", 1024: "r2w16p1", 4096: "r1w4", 16384: "r1w4", 32768: "r1w4"},
+        5120: {1: "r1w4", 16: "r1w4u", 256: "r1w16p1", 1024: "r1w8p2u", 4096: "r1w16", 16384: "r1w16", 32768: "r1w16"},
+        5125: {1: "r1w8", 16: "r1w4u", 256: "r1w8", 1024: "r1w16p1", 4096: "r1w16p1", 16384: "r1w16p1", 32768: "r1w16p1"},
+        6144: {1: "r1w4", 16: "r1w4u", 256: "r2w8", 1024: "r1w8p2u", 4096: "r1w4", 16384: "c4096w16", 32768: "c4096w16"},
         7168: {1: "r1w8", 16: "r1w4", 256: "r1w16", 1024: "r1w8p2", 4096: "r1w4", 16384: "c4096w16", 32768: "c4096w16"},
         8192: {1: "r1w8", 16: "r1w8", 256: "r2w8", 1024: "r2w16p1", 4096: "r1w16", 16384: "r1w32", 32768: "r2w32"},
     },
@@ -127,14 +144,14 @@ _H200_PLANS = {
 H200 = Table(
     device="NVIDIA H200",
     multiprocessors=132,
-    source="benchmarks/results/h200-2026-12-01/tune_triton.json",
+    source="benchmarks/results/h200-2026-12-02/tune_triton.json.xz, h200-2026-12-01/tune_triton.json",
     plans=_H200_PLANS,
 )
 # Keyed by device name; an H100 (and any GPU not listed) takes rules() with its own
 # multiprocessor count: the H100 rules are its table.
 TABLES = {H200.device: H200}
 
-_SPEC = re.compile(r"(?:r(?P<rows>\d+)|c(?P<chunk>\d+))w(?P<warps>\d+)(?:p(?P<per_sm>\d+))?$")
+_SPEC = re.compile(r"(?:r(?P<rows>\d+)|c(?P<chunk>\d+))w(?P<warps>\d+)(?:p(?P<per_sm>\d+))?(?P<whole>u)?$")
 
 
 def _nearest(keys: Any, value: int) -> int:
@@ -169,7 +186,18 @@ def from_table(
     warps = max(1, min(warps, rows * block // 32))
     blocks = triton.cdiv(n_rows, rows)
     programs = int(m["per_sm"]) * multiprocessors if m["per_sm"] else blocks
-    return Plan(True, rows, block, warps, min(programs, blocks), looping=programs < blocks)
+    p = Plan(True, rows, block, warps, min(programs, blocks), looping=programs < blocks)
+    return p if m["whole"] else split_row(p, n_cols)
+
+
+def split_row(p: Plan, n_cols: int) -> Plan:
+    """A rows-kernel plan with its row held as two power-of-two pieces where they hold fewer
+    columns than one block (5120 = 4096 + 1024, not 8192; 7168 stays one block of 8192)."""
+    if not p.single_pass or p.tail or p.block <= n_cols:
+        return p
+    head = p.block // 2
+    tail = triton.next_power_of_2(n_cols - head)
+    return dataclasses.replace(p, block=head, tail=tail) if head + tail < p.block else p
 
 
 def rules(
@@ -214,12 +242,13 @@ def plan(
     itemsize: int = 2,
     fp32_weight: bool = False,
 ) -> Plan:
-    """The plan for (T, H): the device table's (2-byte x, H within its range), else ``rules()``."""
+    """The plan for (T, H): the device table's (2-byte x, H within its range), else ``rules()``.
+    A rows-kernel plan holds its row in two pieces where that holds fewer columns (``split_row``;
+    a table spec ending in ``u`` keeps one block)."""
+    p = None
     if table is not None and itemsize == 2:
         p = from_table(table, n_rows, n_cols, residual, fp32_weight, max_single_pass, multiprocessors)
-        if p is not None:
-            return p
-    return rules(n_rows, n_cols, residual, max_single_pass, multiprocessors)
+    return p or split_row(rules(n_rows, n_cols, residual, max_single_pass, multiprocessors), n_cols)
 
 
 @functools.cache
@@ -313,6 +342,7 @@ def launch(
                 weight_bias,
                 ROWS=p.rows,
                 BLOCK=p.block,
+                TAIL=p.tail,
                 LOOPING=p.looping,
                 **flags,
             )

@@ -171,7 +171,8 @@ for T, H, residual, fp32_weight in itertools.product(
     p = tn.plan(T, H, residual, multiprocessors=132, table=tn.H200, fp32_weight=fp32_weight)
     where = (T, H, residual, fp32_weight, p)
     if not 2048 <= H <= 8192:
-        assert p == tn.split_row(tn.rules(T, H, residual, multiprocessors=132), H), where
+        whole = tn.rules(T, H, residual, multiprocessors=132)
+        assert p == (tn.split_row(whole, H) if T >= tn.SPLIT_MIN_ROWS else whole), where
     elif not p.single_pass:
         assert p.programs == T and p.rows == 1 and not p.looping and p.block <= tn.MAX_SINGLE_PASS, where
     else:
@@ -179,6 +180,7 @@ for T, H, residual, fp32_weight in itertools.product(
         assert p.columns >= H and p.rows * p.columns <= tn.MAX_SINGLE_PASS and 32 * p.num_warps <= p.rows * 2 * p.block, where
         assert p.looping == (p.programs < blocks) and (p.looping or p.programs == blocks), where
 assert tn.plan(32768, 5120, table=tn.H200, itemsize=4) == tn.split_row(tn.rules(32768, 5120), 5120), "4-byte x takes the rules"
+assert tn.plan(1023, 5120) == tn.rules(1023, 5120) and tn.plan(1024, 5120).tail == 1024, "the rules split from 1024 rows"
 
 torch.manual_seed(0)
 for residual, wdtype in ((False, torch.float32), (True, torch.bfloat16)):

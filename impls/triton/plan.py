@@ -54,6 +54,10 @@ MANY_ROWS = 1024
 MANY_ROWS_RESIDUAL = 4096
 LARGE_WARPS = 8
 LARGE_MAX_PER_THREAD = 64  # elements; more warps where a block holds more
+# The rules hold a row in two pieces (split_row) from this many rows on. On the H200 two pieces
+# were faster at T >= 1024 and one block at T = 1 and 256 for rms_norm (1.22 vs 1.45 us at
+# 1 x 5120; benchmarks/results/h200-2026-12-02/tune.log); the H100 has not been timed with them.
+SPLIT_MIN_ROWS = 1024
 # Multiprocessors assumed in Triton's interpreter, so that CPU runs take the looping plans too.
 INTERPRETER_MULTIPROCESSORS = 4
 # Chunk of the two-pass kernel and its warps (beyond MAX_SINGLE_PASS).
@@ -243,12 +247,15 @@ def plan(
     fp32_weight: bool = False,
 ) -> Plan:
     """The plan for (T, H): the device table's (2-byte x, H within its range), else ``rules()``.
-    A rows-kernel plan holds its row in two pieces where that holds fewer columns (``split_row``;
-    a table spec ending in ``u`` keeps one block)."""
+    A rows-kernel plan holds its row in two pieces where that holds fewer columns (``split_row``):
+    the table's unless its spec ends in ``u``, the rules' from ``SPLIT_MIN_ROWS`` rows on."""
     p = None
     if table is not None and itemsize == 2:
         p = from_table(table, n_rows, n_cols, residual, fp32_weight, max_single_pass, multiprocessors)
-    return p or split_row(rules(n_rows, n_cols, residual, max_single_pass, multiprocessors), n_cols)
+    if p is not None:
+        return p
+    p = rules(n_rows, n_cols, residual, max_single_pass, multiprocessors)
+    return split_row(p, n_cols) if n_rows >= SPLIT_MIN_ROWS else p
 
 
 @functools.cache

@@ -249,11 +249,10 @@ def plan(
     """The plan for (T, H): the device table's (2-byte x, H within its range), else ``rules()``.
     A rows-kernel plan holds its row in two pieces where that holds fewer columns (``split_row``):
     the table's unless its spec ends in ``u``, the rules' from ``SPLIT_MIN_ROWS`` rows on."""
-    p = None
     if table is not None and itemsize == 2:
         p = from_table(table, n_rows, n_cols, residual, fp32_weight, max_single_pass, multiprocessors)
-    if p is not None:
-        return p
+        if p is not None:
+            return p
     p = rules(n_rows, n_cols, residual, max_single_pass, multiprocessors)
     return split_row(p, n_cols) if n_rows >= SPLIT_MIN_ROWS else p
 

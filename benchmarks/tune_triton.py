@@ -32,7 +32,7 @@ WARPS = (2, 4, 8, 16, 32)
 # Looping programs: (programs per multiprocessor, warps per program).
 PERSISTENT = ((1, 16), (2, 8), (2, 16), (4, 4), (4, 8))
 # Chunked two-pass kernel: (chunk, warps); its second pass re-reads the row from L2.
-CHUNKED = ((1024, 2), (1024, 4), (2048, 4), (2048, 8), (4096, 8), (4096, 16))
+CHUNKED = ((1024, 2), (1024, 4), (2048, 4), (2048, 8), (2048, 16), (4096, 8), (4096, 16))
 GROUP = 4  # candidates timed in alternation at once (their inputs are all on the GPU)
 PAIRINGS = "x:0,fp32:1"  # weight dtype (x: x's dtype):weight_bias
 
@@ -56,13 +56,18 @@ def plans(tokens: int, hidden: int, multiprocessors: int) -> list[Any]:
                 if persistent_warps == warps and rows <= 2 and programs < blocks:
                     whole.append(tn.Plan(True, rows, block, warps, programs, looping=True))
     out = list(dict.fromkeys(q for p in whole for q in (tn.split_row(p, hidden), p)))
+    if hidden >= tn.ALIGNED_BODY_MIN_COLS and hidden % 8:  # rows of bf16 not 16-byte aligned
+        for w, per_sm in itertools.product(WARPS, (None, 1, 2, 4)):
+            programs = per_sm and per_sm * multiprocessors
+            if 2 <= block // (32 * w) <= 64 and (programs is None or programs < tokens):
+                out.append(tn.aligned_body(tokens, hidden, w, programs))
     for chunk, warps in CHUNKED:
         if chunk <= 2 * block:
             out.append(tn.Plan(False, 1, chunk, warps, tokens))
     return out
 
 
-PLAN_SPEC = re.compile(r"r(?P<rows>\d+)w(?P<warps>\d+)(?:p(?P<per_sm>\d+))?(?P<whole>u)?$")
+PLAN_SPEC = re.compile(r"r(?P<rows>\d+)w(?P<warps>\d+)(?:p(?P<per_sm>\d+))?(?:(?P<whole>u)|(?P<aligned>a))?$")
 CHUNK_SPEC = re.compile(r"c(?P<chunk>\d+)w(?P<warps>\d+)$")
 
 
@@ -78,7 +83,8 @@ def parse_plan(
     """A ``Plan`` from ``default`` (what ``plan.plan`` picks on this device) or a
     spec: ``r2w16`` (rows, warps; one row block per program), ``r1w8p2`` (2 programs per
     multiprocessor looping over the row blocks, each loading its next block early), either
-    ending in ``u`` (the row as one power-of-two block, not two pieces); ``c2048w8`` (the chunked
+    ending in ``u`` (the row as one power-of-two block, not two pieces); ``r1w8a`` (the
+    aligned-body kernel, one row a program); ``c2048w8`` (the chunked
     kernel). None where the spec does not fit the shape (looping programs need more blocks than
     programs)."""
     from pytest_normfusion.impls.triton import plan as tn
@@ -96,6 +102,10 @@ def parse_plan(
         raise ValueError(f"plan {spec!r} is not 'default', c<chunk>w<warps> or r<rows>w<warps>[p<programs per SM>]")
     rows, warps = int(m["rows"]), int(m["warps"])
     block = 1 << (hidden - 1).bit_length()
+    if m["aligned"]:
+        programs = int(m["per_sm"]) * multiprocessors if m["per_sm"] else None
+        fits = rows == 1 and block >= 32 * warps and (programs is None or programs < tokens)
+        return tn.aligned_body(tokens, hidden, warps, programs) if fits else None
     blocks = -(-tokens // rows)
     programs = int(m["per_sm"]) * multiprocessors if m["per_sm"] else blocks
     if rows * block > tn.MAX_SINGLE_PASS or rows * block < 32 * warps or programs > blocks:
@@ -106,12 +116,16 @@ def parse_plan(
 
 def plan_name(p: Any, multiprocessors: int, hidden: int) -> str:
     """``triton[r2w16]``: rows and warps; ``triton[r1w8p2]``: 2 programs per multiprocessor, looping;
+    ``triton[r1w8a]``: the aligned-body kernel;
     either with ``u`` where the row is one block that two pieces would hold in fewer columns;
     ``triton[c2048w4]``: the two-pass kernel in chunks of 2048 with 4 warps."""
     from pytest_normfusion.impls.triton import plan as tn
 
     if not p.single_pass:
         return f"triton[c{p.block}w{p.num_warps}]"
+    if p.aligned_body:
+        per_sm = f"p{p.programs // multiprocessors}" if p.looping else ""
+        return f"triton[r1w{p.num_warps}{per_sm}a]"
     per_sm = f"p{p.programs // multiprocessors}" if p.programs % multiprocessors == 0 else f"P{p.programs}"
     whole = "u" if tn.split_row(p, hidden) != p else ""
     return f"triton[r{p.rows}w{p.num_warps}" + (per_sm if p.looping else "") + whole + "]"

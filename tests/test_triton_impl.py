@@ -64,7 +64,8 @@ def test_two_pass_kernel_conforms(pytester: pytest.Pytester) -> None:
 
 # Compiles the kernels for Hopper (sm_90) with the ptxas that ships in the triton
 # wheel: no GPU needed. Integer arguments and pointers are marked 16-divisible the way
-# Triton specialises them at launch for packed rows of H % 16 == 0.
+# Triton specialises them at launch for packed rows of H % 16 == 0; the aligned-body
+# kernel's H (5125) is not, and its body still moves in 16-byte vectors.
 _COMPILE_FOR_HOPPER = """
 import re, sys
 import triton
@@ -79,16 +80,20 @@ rows = dict(common, n_rows="i32", n_cols="i32", x_stride="i32", r_stride="i32", 
             ROUND_BF16="constexpr", USE_PDL="constexpr", LOOPING="constexpr")
 chunks = dict(common, n_cols="i32", x_stride="i32", r_stride="i32", eps="fp32", weight_bias="fp32",
               HAS_RESIDUAL="constexpr", HAS_WEIGHT="constexpr", CHUNK="constexpr", ROUND_BF16="constexpr", USE_PDL="constexpr")
+aligned = dict(common, n_rows="i32", n_cols="i32", eps="fp32", weight_bias="fp32", HAS_RESIDUAL="constexpr", HAS_WEIGHT="constexpr",
+               VEC="constexpr", BLOCK="constexpr", TAIL="constexpr", ROUND_BF16="constexpr", USE_PDL="constexpr")
 variants = [
     (tn._norm_rows_kernel, rows, "bf16", "fp32", dict(HAS_RESIDUAL=True, HAS_WEIGHT=True, ROWS=1, BLOCK=4096, TAIL=0, LOOPING=True), 8),
     (tn._norm_rows_kernel, rows, "fp16", "fp16", dict(HAS_RESIDUAL=False, HAS_WEIGHT=True, ROWS=64, BLOCK=32, TAIL=0, LOOPING=False), 4),
     (tn._norm_rows_kernel, rows, "fp32", "fp32", dict(HAS_RESIDUAL=True, HAS_WEIGHT=False, ROWS=1, BLOCK=8192, TAIL=0, LOOPING=False), 16),
     (tn._norm_rows_kernel, rows, "bf16", "bf16", dict(HAS_RESIDUAL=True, HAS_WEIGHT=True, ROWS=1, BLOCK=4096, TAIL=1024, LOOPING=True), 8),
     (tn._norm_chunks_kernel, chunks, "bf16", "bf16", dict(HAS_RESIDUAL=True, HAS_WEIGHT=True, CHUNK=4096), 8),
+    (tn._norm_aligned_body_kernel, aligned, "bf16", "fp32", dict(HAS_RESIDUAL=True, HAS_WEIGHT=True, VEC=8, BLOCK=4096, TAIL=1024), 16),
 ]
 for fn, sig, x, w, consts, warps in variants:
     signature = {k: v.format(x=x, w=w) for k, v in sig.items()}
-    ints = [i for i, (k, v) in enumerate(signature.items()) if v.startswith("*") or (v == "i32" and k != "n_rows")]
+    odd_h = fn is tn._norm_aligned_body_kernel
+    ints = [i for i, (k, v) in enumerate(signature.items()) if v.startswith("*") or (v == "i32" and k != "n_rows" and not odd_h)]
     attrs = {(i,): [["tt.divisibility", 16]] for i in ints}
     src = ASTSource(fn=fn, signature=signature, constexprs=dict(consts, ROUND_BF16=False, USE_PDL=True), attrs=attrs)
     options = {"num_warps": warps, "launch_pdl": True}
@@ -113,7 +118,7 @@ def test_kernels_compile_for_hopper_with_16_byte_loads_and_pdl(pytester: pytest.
     assert run.returncode == 0, run.stderr[-3000:]
     # per variant: name, dtypes, 16-byte loads and stores, whether griddepcontrol (PDL) is in the PTX
     variants = [line.split() for line in run.stdout.splitlines()]
-    assert len(variants) == 5, run.stdout
+    assert len(variants) == 6, run.stdout
     assert all(int(loads) > 0 and int(stores) > 0 and pdl == "1" for *_, loads, stores, pdl in variants), run.stdout
 
 
@@ -140,7 +145,7 @@ from pytest_normfusion.impls.triton import plan as tn
 
 for T, H, residual, sms in itertools.product(
     (1, 7, 131, 133, 527, 528, 1024, 4097, 32768, 100000),
-    (1, 24, 67, 2048, 4096, 5120, 8192, 12288, 16384, 20000),
+    (1, 24, 67, 2048, 2051, 4096, 5120, 5125, 8192, 12288, 16384, 20000),
     (False, True),
     (4, 132),
 ):
@@ -156,6 +161,9 @@ for T, H, residual, sms in itertools.product(
     assert p.num_warps & (p.num_warps - 1) == 0 and 1 <= p.num_warps <= tn.MAX_WARPS, where
     assert p.num_warps == 1 or 32 * p.num_warps <= p.rows * 2 * p.block, where
     assert p.looping == (p.programs < blocks), where
+    # rows not a multiple of 16 bytes, from ALIGNED_BODY_MIN_COLS on: one row a program
+    assert p.aligned_body == (H % 8 != 0 and H >= tn.ALIGNED_BODY_MIN_COLS), where
+    assert not p.aligned_body or (p.rows == 1 and (p.programs == T or p.programs % tn.ALIGNED_BODY_STEP == 0)), where
     if p.looping:
         assert p.programs % sms == 0 and blocks > tn.LOOPING_MIN_BLOCKS_PER_SM * sms, where
     else:
@@ -171,8 +179,7 @@ for T, H, residual, fp32_weight in itertools.product(
     p = tn.plan(T, H, residual, multiprocessors=132, table=tn.H200, fp32_weight=fp32_weight)
     where = (T, H, residual, fp32_weight, p)
     if not 2048 <= H <= 8192:
-        whole = tn.rules(T, H, residual, multiprocessors=132)
-        assert p == (tn.split_row(whole, H) if T >= tn.SPLIT_MIN_ROWS else whole), where
+        assert p == tn.plan(T, H, residual, multiprocessors=132), where  # the rules
     elif not p.single_pass:
         assert p.programs == T and p.rows == 1 and not p.looping and p.block <= tn.MAX_SINGLE_PASS, where
     else:
@@ -194,6 +201,20 @@ for residual, wdtype in ((False, torch.float32), (True, torch.bfloat16)):
             looped = tn.launch(x, r, w, 1e-6, 1.0, launch_plan=plan)
             assert torch.equal(looped[0], once[0]), (residual, rows, programs, tail)
             assert not residual or torch.equal(looped[1], once[1]), (residual, rows, programs, tail)
+
+# the aligned-body kernel (H = 5125, packed rows), one row a program and looping, against the
+# rows kernel on the same rows: r_out bit for bit, y within two ulps (the sum's order differs,
+# so rstd may by one); a base off the 16-byte boundary takes the rows kernel
+for residual, dtype in ((False, torch.bfloat16), (True, torch.float16), (True, torch.float32)):
+    flat = torch.randn(19 * 5125 + 1, dtype=dtype)
+    for x in (flat[:-1].view(19, 5125), flat[1:].view(19, 5125)):
+        r = torch.randn(19, 5125, dtype=dtype) if residual else None
+        w = torch.randn(5125, dtype=torch.float32)
+        rows = tn.launch(x, r, w, 1e-6, 1.0, launch_plan=tn.Plan(True, 1, 8192, 4, 19))
+        for programs in (None, 5, 16):  # 5 rounds up to 8
+            aligned = tn.launch(x, r, w, 1e-6, 1.0, launch_plan=tn.aligned_body(19, 5125, 4, programs))
+            torch.testing.assert_close(aligned[0], rows[0], rtol=2 * torch.finfo(dtype).eps, atol=0)
+            assert not residual or torch.equal(aligned[1], rows[1]), (residual, dtype, programs)
 print("ok")
 """
 

@@ -13,7 +13,11 @@ Two kernels:
   ``TAIL`` piece (5120 = 4096 + 1024): fewer idle lanes and registers than one
   power-of-two block of 8192;
 - chunked kernel: one row per program in ``CHUNK`` pieces, two passes, the second
-  re-reading the row from L2 (any H; faster than the rows kernel at large T for some H).
+  re-reading the row from L2 (any H; faster than the rows kernel at large T for some H);
+- aligned-body kernel: packed rows where H is not a multiple of 16 bytes, so that the rows
+  kernel's loads and stores would be element by element: a row's 16-byte aligned body in
+  vectors, its head and tail (under 16 bytes each) one by one; a program loops over rows
+  that share one head, loading the weight once.
 
 In Triton's interpreter (``interpret``; CPU tensors) fp32 converts to bf16 by truncation
 (triton 3.9: 196 of 400 bf16 outputs 1 ulp low, measured), so there the kernels round
@@ -215,6 +219,81 @@ def _norm_rows_kernel(
 
 
 @_jit
+def _norm_aligned_body_kernel(
+    x_ptr,  # pointer to the input x, (n_rows, n_cols) packed, 16-byte aligned
+    r_ptr,  # pointer to the residual, like x (x again, unread, without one)
+    w_ptr,  # pointer to the weight, (n_cols,) packed, x.dtype or fp32 (unread without one)
+    y_ptr,  # pointer to the output y, like x
+    r_out_ptr,  # pointer to the residual output x + r, like y (unwritten without a residual)
+    n_rows,  # rows of x (tokens, T)
+    n_cols,  # columns of x (hidden size, H), not a multiple of VEC
+    eps,  # epsilon inside the square root
+    weight_bias,  # added to the weight: 1.0 is Gemma's (1 + w)
+    HAS_RESIDUAL: tl.constexpr,  # fused residual add: s = x + r, stored to r_out
+    HAS_WEIGHT: tl.constexpr,  # scale by (w + weight_bias); without it, no scale
+    VEC: tl.constexpr,  # elements in 16 bytes
+    BLOCK: tl.constexpr,  # columns of the body's first piece, a power of two
+    TAIL: tl.constexpr,  # columns of its second piece, a power of two (0: none)
+    ROUND_BF16: tl.constexpr,  # round to nearest even by hand before a bf16 store (interpreter)
+    USE_PDL: tl.constexpr,  # programmatic dependent launch (sm_90+)
+):
+    """Packed rows whose starts are not 16-byte aligned (H % VEC != 0): a row's aligned body
+    (its columns from the first 16-byte boundary, a multiple of VEC of them) in two pieces
+    of 16-byte vectors, its head and tail (fewer than VEC columns each) one by one. A program
+    takes rows ``pid, pid + programs, ..``: with programs a multiple of VEC (or one row each)
+    its rows share one head, so the weight, shifted by it, is loaded once."""
+    first = tl.program_id(0)
+    step = tl.num_programs(0)
+    head = (VEC - (first.to(tl.int64) * n_cols) % VEC) % VEC  # columns before the first 16-byte boundary
+    n_body = (n_cols - head) // VEC * VEC
+    cols = tl.arange(0, BLOCK)
+    ok = cols < n_body
+    tail_cols = BLOCK + tl.arange(0, TAIL if TAIL > 0 else 1)
+    tail_ok = tail_cols < n_body
+    # the head (edge < VEC) and the tail after the body, as columns of the row
+    edge = tl.arange(0, 2 * VEC)
+    edge_cols = tl.where(edge < VEC, edge, head + n_body + edge - VEC)
+    edge_ok = tl.where(edge < VEC, edge < head, edge_cols < n_cols)
+    if USE_PDL:
+        tl.extra.cuda.gdc_wait()
+    w, wt, we = cols, tail_cols, edge  # unused without a weight
+    if HAS_WEIGHT:
+        w = tl.load(w_ptr + head + cols, mask=ok, other=0.0).to(tl.float32) + weight_bias
+        wt = tl.load(w_ptr + head + tail_cols, mask=tail_ok, other=0.0).to(tl.float32) + weight_bias
+        we = tl.load(w_ptr + edge_cols, mask=edge_ok, other=0.0).to(tl.float32) + weight_bias
+    if USE_PDL:
+        tl.extra.cuda.gdc_launch_dependents()
+    start = first.to(tl.int64) * n_cols  # the row's first element
+    for _ in range(first, n_rows, step):
+        body = tl.multiple_of(start + head, VEC)
+        s = tl.load(x_ptr + body + cols, mask=ok, other=0.0).to(tl.float32)
+        st = tl.load(x_ptr + body + tail_cols, mask=tail_ok, other=0.0).to(tl.float32)
+        se = tl.load(x_ptr + start + edge_cols, mask=edge_ok, other=0.0).to(tl.float32)
+        if HAS_RESIDUAL:
+            s += tl.load(r_ptr + body + cols, mask=ok, other=0.0).to(tl.float32)
+            st += tl.load(r_ptr + body + tail_cols, mask=tail_ok, other=0.0).to(tl.float32)
+            se += tl.load(r_ptr + start + edge_cols, mask=edge_ok, other=0.0).to(tl.float32)
+            out_ty = r_out_ptr.dtype.element_ty
+            tl.store(r_out_ptr + body + cols, _cast_out(s, out_ty, ROUND_BF16), mask=ok)
+            tl.store(r_out_ptr + body + tail_cols, _cast_out(st, out_ty, ROUND_BF16), mask=tail_ok)
+            tl.store(r_out_ptr + start + edge_cols, _cast_out(se, out_ty, ROUND_BF16), mask=edge_ok)
+        sum_sq = _row_sum(s * s, 0) + _row_sum(st * st, 0) + _row_sum(se * se, 0)
+        rstd = tl.math.rsqrt(sum_sq / n_cols + eps)
+        y = s * rstd
+        yt = st * rstd
+        ye = se * rstd
+        if HAS_WEIGHT:
+            y = y * w
+            yt = yt * wt
+            ye = ye * we
+        y_ty = y_ptr.dtype.element_ty
+        tl.store(y_ptr + body + cols, _cast_out(y, y_ty, ROUND_BF16), mask=ok)
+        tl.store(y_ptr + body + tail_cols, _cast_out(yt, y_ty, ROUND_BF16), mask=tail_ok)
+        tl.store(y_ptr + start + edge_cols, _cast_out(ye, y_ty, ROUND_BF16), mask=edge_ok)
+        start += step.to(tl.int64) * n_cols
+
+
+@_jit
 def _norm_chunks_kernel(
     x_ptr,  # pointer to the input x, (rows, x_stride) with unit column stride; one row per program
     r_ptr,  # pointer to the residual (x again, unread, without one)
@@ -245,15 +324,15 @@ def _norm_chunks_kernel(
         s = tl.load(x_row + cols, mask=ok, other=0.0, eviction_policy="evict_last").to(tl.float32)
         if HAS_RESIDUAL:
             s += tl.load(r_row + cols, mask=ok, other=0.0, eviction_policy="evict_last").to(tl.float32)
-            tl.store(r_out_ptr + out_row + cols, _cast_out(s, r_out_ptr.dtype.element_ty, ROUND_BF16), mask=ok)
         acc += s * s
     rstd = tl.math.rsqrt(_row_sum(acc, 0) / n_cols + eps)
     for start in range(0, n_cols, CHUNK):
         cols = start + tl.arange(0, CHUNK)
         ok = cols < n_cols
         s = tl.load(x_row + cols, mask=ok, other=0.0, eviction_policy="evict_first").to(tl.float32)
-        if HAS_RESIDUAL:  # the same fp32 sum again (not r_out: that is rounded)
+        if HAS_RESIDUAL:  # the same fp32 sum again, stored here: the first pass only reads
             s += tl.load(r_row + cols, mask=ok, other=0.0, eviction_policy="evict_first").to(tl.float32)
+            tl.store(r_out_ptr + out_row + cols, _cast_out(s, r_out_ptr.dtype.element_ty, ROUND_BF16), mask=ok)
         y = s * rstd
         if HAS_WEIGHT:
             y = y * (tl.load(w_ptr + cols, mask=ok, other=0.0).to(tl.float32) + weight_bias)

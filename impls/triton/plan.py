@@ -58,6 +58,13 @@ LARGE_MAX_PER_THREAD = 64  # elements; more warps where a block holds more
 # were faster at T >= 1024 and one block at T = 1 and 256 for rms_norm (1.22 vs 1.45 us at
 # 1 x 5120; benchmarks/results/h200-2026-12-02/tune.log); the H100 has not been timed with them.
 SPLIT_MIN_ROWS = 1024
+# Rows of at least this many columns whose starts are not 16-byte aligned take the aligned-body
+# kernel (one row a program): on the H200 the rows kernel's scalar loads held H = 5125 at 0.67-0.77
+# of the copy (benchmarks/results/h200-2026-12-02). Shorter rows keep several rows a program.
+ALIGNED_BODY_MIN_COLS = 1024
+# Looping programs of that kernel come in multiples of 8 (16 bytes of a 2-byte x), so that the
+# rows of a program share one head (columns before the first 16-byte boundary) and one weight load.
+ALIGNED_BODY_STEP = 8
 # Multiprocessors assumed in Triton's interpreter, so that CPU runs take the looping plans too.
 INTERPRETER_MULTIPROCESSORS = 4
 # Chunk of the two-pass kernel and its warps (beyond MAX_SINGLE_PASS).
@@ -76,6 +83,9 @@ class Plan:
     programs: int
     looping: bool = False  # fewer programs than row blocks: each loops, loading its next block early
     tail: int = 0  # the rows kernel's second piece of a row, a power of two (0: the block holds the row)
+    # one row a program, its 16-byte aligned body in vectors (``kernels._norm_aligned_body_kernel``)
+    # where H is not a multiple of 16 bytes and x and the residual are packed and aligned
+    aligned_body: bool = False
 
     @property
     def columns(self) -> int:
@@ -98,14 +108,14 @@ class Table:
 # (weight_bias 1); printed by benchmarks/plan_table.py. Specs: r<rows>w<warps>, one row
 # block per program; r<rows>w<warps>p<n>, n programs a multiprocessor looping over the
 # blocks; either ending in u: the row as one power-of-two block, not two pieces;
-# c<chunk>w<warps>, the chunked kernel. H 5120, 5125 and 6144 are the 2026-12-02 sweep
+# r1w<warps>[p<n>]a, the aligned-body kernel (rows not 16-byte aligned); c<chunk>w<warps>, the chunked kernel. H 5120, 5125 and 6144 are the 2026-12-02 sweep
 # (rows in two pieces, or not); their T=16 is 5120's of 2026-12-01. The other rows are
 # 2026-12-01's, timed before rows were split: 2880's plans keep one block (u).
 # fmt: off
 _H200_PLANS = {
     (False, False): {
         2048: {1: "r1w4", 16: "r1w4", 256: "r1w4", 1024: "r1w4", 4096: "r2w4", 16384: "r1w2", 32768: "r1w2"},
-        2880: {1: "r1w16u", 16: "r1w8u", 256: "r1w16u", 1024: "r1w8p4u", 4096: "r1w4u", 16384: "r1w4u", 32768: "r1w4u"},
+        2880: {1: "r1w16u", 16: "r1w8u", 256: "r2w8u", 1024: "r1w4u", 4096: "r2w4", 16384: "r1w4u", 32768: "r2w4u"},
         4096: {1: "r1w16", 16: "r1w8", 256: "r2w8", 1024: "r1w8p4", 4096: "r1w4", 16384: "c2048w8", 32768: "c2048w8"},
         5120: {1: "r1w16u", 16: "r1w16u", 256: "r2w16u", 1024: "r1w4", 4096: "r1w8", 16384: "r1w8", 32768: "r1w8"},
         5125: {1: "r1w8u", 16: "r1w16u", 256: "r2w8", 1024: "r1w4", 4096: "r1w4p4", 16384: "r1w4p4", 32768: "r1w4p4"},
@@ -115,7 +125,7 @@ _H200_PLANS = {
     },
     (False, True): {
         2048: {1: "r1w4", 16: "r1w4", 256: "r2w16", 1024: "r2w8p2", 4096: "r2w4", 16384: "r1w2", 32768: "r1w2"},
-        2880: {1: "r1w16u", 16: "r1w32u", 256: "r2w16u", 1024: "r2w4u", 4096: "r2w4u", 16384: "c1024w4", 32768: "c1024w4"},
+        2880: {1: "r1w16u", 16: "r1w32u", 256: "r2w16u", 1024: "r2w8u", 4096: "r2w4p4", 16384: "r2w4", 32768: "r2w4"},
         4096: {1: "r1w16", 16: "r1w32", 256: "r2w16", 1024: "r2w16p2", 4096: "r2w4", 16384: "r1w4", 32768: "c2048w8"},
         5120: {1: "r1w4", 16: "r1w8u", 256: "r1w4", 1024: "r1w4p4", 4096: "r2w8", 16384: "r2w8", 32768: "r2w8"},
         5125: {1: "r1w32u", 16: "r1w8u", 256: "r2w8", 1024: "r2w8", 4096: "r1w8p2", 16384: "r1w8p2", 32768: "r1w8p2"},
@@ -125,7 +135,7 @@ _H200_PLANS = {
     },
     (True, False): {
         2048: {1: "r1w8", 16: "r1w4", 256: "r2w4", 1024: "r1w4", 4096: "r2w8", 16384: "c2048w8", 32768: "c2048w8"},
-        2880: {1: "r1w16u", 16: "r1w16u", 256: "r2w16u", 1024: "r2w8u", 4096: "r1w2u", 16384: "r1w8u", 32768: "r1w8u"},
+        2880: {1: "r1w16u", 16: "r1w16u", 256: "r1w16u", 1024: "r1w4u", 4096: "r1w4", 16384: "r1w8", 32768: "r1w8"},
         4096: {1: "r1w8", 16: "r1w8", 256: "r2w8", 1024: "r4w8", 4096: "c4096w16", 16384: "c4096w8", 32768: "c4096w8"},
         5120: {1: "r1w4", 16: "r1w4u", 256: "r2w16u", 1024: "r2w16u", 4096: "r1w16u", 16384: "r1w16u", 32768: "r1w16u"},
         5125: {1: "r1w8", 16: "r1w4u", 256: "r1w8", 1024: "r1w16p1", 4096: "r1w16p1", 16384: "r1w16p1", 32768: "r1w16p1"},
@@ -135,7 +145,7 @@ _H200_PLANS = {
     },
     (True, True): {
         2048: {1: "r1w4", 16: "r1w4", 256: "r2w16", 1024: "r1w4", 4096: "r1w4", 16384: "c2048w8", 32768: "c2048w8"},
-        2880: {1: "r1w16u", 16: "r1w16u", 256: "r2w16u", 1024: "r2w4u", 4096: "r2w4u", 16384: "r1w2u", 32768: "r1w4u"},
+        2880: {1: "r1w8u", 16: "r1w16u", 256: "r2w16u", 1024: "r1w4", 4096: "r1w4", 16384: "r1w8", 32768: "c2048w8"},
         4096: {1: "r1w8", 16: "r1w8", 256: "r1w32", 1024: "r2w4", 4096: "r1w16", 16384: "c4096w16", 32768: "c4096w8"},
         5120: {1: "r1w4", 16: "r1w4u", 256: "r1w16p1", 1024: "r1w8p2u", 4096: "r1w16", 16384: "r1w16", 32768: "r1w16"},
         5125: {1: "r1w8", 16: "r1w4u", 256: "r1w8", 1024: "r1w16p1", 4096: "r1w16p1", 16384: "r1w16p1", 32768: "r1w16p1"},
@@ -155,7 +165,9 @@ H200 = Table(
 # multiprocessor count: the H100 rules are its table.
 TABLES = {H200.device: H200}
 
-_SPEC = re.compile(r"(?:r(?P<rows>\d+)|c(?P<chunk>\d+))w(?P<warps>\d+)(?:p(?P<per_sm>\d+))?(?P<whole>u)?$")
+_SPEC = re.compile(
+    r"(?:r(?P<rows>\d+)|c(?P<chunk>\d+))w(?P<warps>\d+)(?:p(?P<per_sm>\d+))?(?:(?P<whole>u)|(?P<aligned>a))?$"
+)
 
 
 def _nearest(keys: Any, value: int) -> int:
@@ -187,6 +199,9 @@ def from_table(
     rows = min(int(m["rows"]), triton.next_power_of_2(n_rows))
     if rows * block > max_single_pass:
         return None
+    if m["aligned"]:
+        per_sm = int(m["per_sm"]) * multiprocessors if m["per_sm"] else None
+        return aligned_body(n_rows, n_cols, min(warps, block // 32), per_sm)
     warps = max(1, min(warps, rows * block // 32))
     blocks = triton.cdiv(n_rows, rows)
     programs = int(m["per_sm"]) * multiprocessors if m["per_sm"] else blocks
@@ -194,14 +209,30 @@ def from_table(
     return p if m["whole"] else split_row(p, n_cols)
 
 
+def pieces(n_cols: int) -> tuple[int, int]:
+    """``n_cols`` as two power-of-two pieces where they hold fewer columns than one power-of-two
+    block (5120 = 4096 + 1024, not 8192; 7168 stays one block of 8192), else (block, 0)."""
+    block = triton.next_power_of_2(n_cols)
+    head = block // 2
+    tail = triton.next_power_of_2(max(n_cols - head, 1))
+    return (head, tail) if block > n_cols and head + tail < block else (block, 0)
+
+
 def split_row(p: Plan, n_cols: int) -> Plan:
-    """A rows-kernel plan with its row held as two power-of-two pieces where they hold fewer
-    columns than one block (5120 = 4096 + 1024, not 8192; 7168 stays one block of 8192)."""
+    """A rows-kernel plan with its row held as two power-of-two pieces (``pieces``)."""
     if not p.single_pass or p.tail or p.block <= n_cols:
         return p
-    head = p.block // 2
-    tail = triton.next_power_of_2(n_cols - head)
-    return dataclasses.replace(p, block=head, tail=tail) if head + tail < p.block else p
+    block, tail = pieces(n_cols)
+    return dataclasses.replace(p, block=block, tail=tail)
+
+
+def aligned_body(n_rows: int, n_cols: int, num_warps: int, programs: int | None = None) -> Plan:
+    """A plan for the aligned-body kernel: one row a program, or ``programs`` (rounded up to a
+    multiple of ``ALIGNED_BODY_STEP``) looping over the rows. Where the inputs do not suit
+    that kernel (strided or unaligned rows), the rows kernel runs it, rows in two pieces."""
+    block, tail = pieces(n_cols)
+    programs = n_rows if programs is None else min(n_rows, -(-programs // ALIGNED_BODY_STEP) * ALIGNED_BODY_STEP)
+    return Plan(True, 1, block, num_warps, programs, looping=programs < n_rows, tail=tail, aligned_body=True)
 
 
 def rules(
@@ -248,12 +279,16 @@ def plan(
 ) -> Plan:
     """The plan for (T, H): the device table's (2-byte x, H within its range), else ``rules()``.
     A rows-kernel plan holds its row in two pieces where that holds fewer columns (``split_row``):
-    the table's unless its spec ends in ``u``, the rules' from ``SPLIT_MIN_ROWS`` rows on."""
+    the table's unless its spec ends in ``u``, the rules' from ``SPLIT_MIN_ROWS`` rows on. The
+    rules send rows not a multiple of 16 bytes, from ``ALIGNED_BODY_MIN_COLS`` on, to the
+    aligned-body kernel (the table where its spec ends in ``a``)."""
     if table is not None and itemsize == 2:
         p = from_table(table, n_rows, n_cols, residual, fp32_weight, max_single_pass, multiprocessors)
         if p is not None:
             return p
     p = rules(n_rows, n_cols, residual, max_single_pass, multiprocessors)
+    if p.single_pass and n_cols >= ALIGNED_BODY_MIN_COLS and n_cols * itemsize % 16:
+        return aligned_body(n_rows, n_cols, p.num_warps, p.programs if p.looping else None)
     return split_row(p, n_cols) if n_rows >= SPLIT_MIN_ROWS else p
 
 
@@ -291,6 +326,11 @@ def _rows_2d(name: str, t: torch.Tensor) -> torch.Tensor:
     if t2.size(0) > 1 and t2.stride(0) < t2.size(1):
         raise ValueError(f"{name} rows overlap (row stride {t2.stride(0)} < H={t2.size(1)})")
     return t2
+
+
+def _packed_and_aligned(n_cols: int, *rows: torch.Tensor | None) -> bool:
+    """Whether every (T, H) input is packed and starts on a 16-byte boundary, as new outputs do."""
+    return all(t is None or (t.stride(0) == n_cols and t.data_ptr() % 16 == 0) for t in rows)
 
 
 def launch(
@@ -338,7 +378,13 @@ def launch(
             num_warps=p.num_warps,
             **_pdl_flags(x.device),
         )
-        if p.single_pass:
+        vec = 16 // x.element_size()
+        if p.aligned_body and n_cols % vec and _packed_and_aligned(n_cols, x2, r2):
+            block, tail = pieces(n_cols - n_cols % vec)  # the body's columns at most
+            kernels._norm_aligned_body_kernel[(p.programs,)](
+                *args, n_rows, n_cols, eps, weight_bias, VEC=vec, BLOCK=block, TAIL=tail, **flags
+            )
+        elif p.single_pass:
             kernels._norm_rows_kernel[(p.programs,)](
                 *args,
                 n_rows,

@@ -219,6 +219,60 @@ def _norm_rows_kernel(
 
 
 @_jit
+def _aligned_row(
+    x_ptr, r_ptr, w_ptr, y_ptr, r_out_ptr,  # as in _norm_aligned_body_kernel
+    start,  # the row's first element
+    head,  # columns before the row's first 16-byte boundary
+    n_cols, cols, ok, tail_cols, tail_ok, edge_cols, edge_ok,  # the row's pieces and their masks
+    w, wt, we,  # the weight + bias at the pieces' columns, loaded (not LOAD_WEIGHT)
+    eps, weight_bias,
+    HAS_RESIDUAL: tl.constexpr, HAS_WEIGHT: tl.constexpr, VEC: tl.constexpr,
+    LOAD_WEIGHT: tl.constexpr,  # load the weight here, after x and r (one row a program)
+    ROUND_BF16: tl.constexpr, USE_PDL: tl.constexpr,  # USE_PDL: let the next kernel launch after the loads
+):  # fmt: skip
+    """Normalise and store one row of the aligned-body kernel."""
+    body = tl.multiple_of(start + head, VEC)
+    s = tl.load(x_ptr + body + cols, mask=ok, other=0.0).to(tl.float32)
+    st = tl.load(x_ptr + body + tail_cols, mask=tail_ok, other=0.0).to(tl.float32)
+    se = tl.load(x_ptr + start + edge_cols, mask=edge_ok, other=0.0).to(tl.float32)
+    if HAS_RESIDUAL:
+        s += tl.load(r_ptr + body + cols, mask=ok, other=0.0).to(tl.float32)
+        st += tl.load(r_ptr + body + tail_cols, mask=tail_ok, other=0.0).to(tl.float32)
+        se += tl.load(r_ptr + start + edge_cols, mask=edge_ok, other=0.0).to(tl.float32)
+    if HAS_WEIGHT and LOAD_WEIGHT:
+        w, wt, we = _aligned_weight(w_ptr, head, cols, ok, tail_cols, tail_ok, edge_cols, edge_ok, weight_bias)
+    if USE_PDL:
+        tl.extra.cuda.gdc_launch_dependents()
+    if HAS_RESIDUAL:
+        out_ty = r_out_ptr.dtype.element_ty
+        tl.store(r_out_ptr + body + cols, _cast_out(s, out_ty, ROUND_BF16), mask=ok)
+        tl.store(r_out_ptr + body + tail_cols, _cast_out(st, out_ty, ROUND_BF16), mask=tail_ok)
+        tl.store(r_out_ptr + start + edge_cols, _cast_out(se, out_ty, ROUND_BF16), mask=edge_ok)
+    sum_sq = _row_sum(s * s, 0) + _row_sum(st * st, 0) + _row_sum(se * se, 0)
+    rstd = tl.math.rsqrt(sum_sq / n_cols + eps)
+    y = s * rstd
+    yt = st * rstd
+    ye = se * rstd
+    if HAS_WEIGHT:
+        y = y * w
+        yt = yt * wt
+        ye = ye * we
+    y_ty = y_ptr.dtype.element_ty
+    tl.store(y_ptr + body + cols, _cast_out(y, y_ty, ROUND_BF16), mask=ok)
+    tl.store(y_ptr + body + tail_cols, _cast_out(yt, y_ty, ROUND_BF16), mask=tail_ok)
+    tl.store(y_ptr + start + edge_cols, _cast_out(ye, y_ty, ROUND_BF16), mask=edge_ok)
+
+
+@_jit
+def _aligned_weight(w_ptr, head, cols, ok, tail_cols, tail_ok, edge_cols, edge_ok, weight_bias):
+    """The weight + bias at a row's pieces: the body's shifted by the head (element by element)."""
+    w = tl.load(w_ptr + head + cols, mask=ok, other=0.0).to(tl.float32) + weight_bias
+    wt = tl.load(w_ptr + head + tail_cols, mask=tail_ok, other=0.0).to(tl.float32) + weight_bias
+    we = tl.load(w_ptr + edge_cols, mask=edge_ok, other=0.0).to(tl.float32) + weight_bias
+    return w, wt, we
+
+
+@_jit
 def _norm_aligned_body_kernel(
     x_ptr,  # pointer to the input x, (n_rows, n_cols) packed, 16-byte aligned
     r_ptr,  # pointer to the residual, like x (x again, unread, without one)
@@ -236,15 +290,16 @@ def _norm_aligned_body_kernel(
     TAIL: tl.constexpr,  # columns of its second piece, a power of two (0: none)
     ROUND_BF16: tl.constexpr,  # round to nearest even by hand before a bf16 store (interpreter)
     USE_PDL: tl.constexpr,  # programmatic dependent launch (sm_90+)
+    LOOPING: tl.constexpr,  # fewer programs (a multiple of VEC) than rows: each loops over rows
 ):
     """Packed rows whose starts are not 16-byte aligned (H % VEC != 0): a row's aligned body
     (its columns from the first 16-byte boundary, a multiple of VEC of them) in two pieces
-    of 16-byte vectors, its head and tail (fewer than VEC columns each) one by one. A program
-    takes rows ``pid, pid + programs, ..``: with programs a multiple of VEC (or one row each)
-    its rows share one head, so the weight, shifted by it, is loaded once."""
+    of 16-byte vectors, its head and tail (fewer than VEC columns each) one by one. Looping,
+    a program takes rows ``pid, pid + programs, ..``, which share one head (programs are a
+    multiple of VEC), so the weight, shifted by it, is loaded once."""
     first = tl.program_id(0)
-    step = tl.num_programs(0)
-    head = (VEC - (first.to(tl.int64) * n_cols) % VEC) % VEC  # columns before the first 16-byte boundary
+    start = first.to(tl.int64) * n_cols  # the row's first element
+    head = (VEC - start % VEC) % VEC  # columns before the first 16-byte boundary
     n_body = (n_cols - head) // VEC * VEC
     cols = tl.arange(0, BLOCK)
     ok = cols < n_body
@@ -256,41 +311,25 @@ def _norm_aligned_body_kernel(
     edge_ok = tl.where(edge < VEC, edge < head, edge_cols < n_cols)
     if USE_PDL:
         tl.extra.cuda.gdc_wait()
-    w, wt, we = cols, tail_cols, edge  # unused without a weight
-    if HAS_WEIGHT:
-        w = tl.load(w_ptr + head + cols, mask=ok, other=0.0).to(tl.float32) + weight_bias
-        wt = tl.load(w_ptr + head + tail_cols, mask=tail_ok, other=0.0).to(tl.float32) + weight_bias
-        we = tl.load(w_ptr + edge_cols, mask=edge_ok, other=0.0).to(tl.float32) + weight_bias
-    if USE_PDL:
-        tl.extra.cuda.gdc_launch_dependents()
-    start = first.to(tl.int64) * n_cols  # the row's first element
-    for _ in range(first, n_rows, step):
-        body = tl.multiple_of(start + head, VEC)
-        s = tl.load(x_ptr + body + cols, mask=ok, other=0.0).to(tl.float32)
-        st = tl.load(x_ptr + body + tail_cols, mask=tail_ok, other=0.0).to(tl.float32)
-        se = tl.load(x_ptr + start + edge_cols, mask=edge_ok, other=0.0).to(tl.float32)
-        if HAS_RESIDUAL:
-            s += tl.load(r_ptr + body + cols, mask=ok, other=0.0).to(tl.float32)
-            st += tl.load(r_ptr + body + tail_cols, mask=tail_ok, other=0.0).to(tl.float32)
-            se += tl.load(r_ptr + start + edge_cols, mask=edge_ok, other=0.0).to(tl.float32)
-            out_ty = r_out_ptr.dtype.element_ty
-            tl.store(r_out_ptr + body + cols, _cast_out(s, out_ty, ROUND_BF16), mask=ok)
-            tl.store(r_out_ptr + body + tail_cols, _cast_out(st, out_ty, ROUND_BF16), mask=tail_ok)
-            tl.store(r_out_ptr + start + edge_cols, _cast_out(se, out_ty, ROUND_BF16), mask=edge_ok)
-        sum_sq = _row_sum(s * s, 0) + _row_sum(st * st, 0) + _row_sum(se * se, 0)
-        rstd = tl.math.rsqrt(sum_sq / n_cols + eps)
-        y = s * rstd
-        yt = st * rstd
-        ye = se * rstd
+    if LOOPING:
+        w, wt, we = cols, tail_cols, edge  # unused without a weight
         if HAS_WEIGHT:
-            y = y * w
-            yt = yt * wt
-            ye = ye * we
-        y_ty = y_ptr.dtype.element_ty
-        tl.store(y_ptr + body + cols, _cast_out(y, y_ty, ROUND_BF16), mask=ok)
-        tl.store(y_ptr + body + tail_cols, _cast_out(yt, y_ty, ROUND_BF16), mask=tail_ok)
-        tl.store(y_ptr + start + edge_cols, _cast_out(ye, y_ty, ROUND_BF16), mask=edge_ok)
-        start += step.to(tl.int64) * n_cols
+            w, wt, we = _aligned_weight(w_ptr, head, cols, ok, tail_cols, tail_ok, edge_cols, edge_ok, weight_bias)
+        if USE_PDL:
+            tl.extra.cuda.gdc_launch_dependents()
+        step = tl.num_programs(0)
+        for _ in range(first, n_rows, step):
+            _aligned_row(
+                x_ptr, r_ptr, w_ptr, y_ptr, r_out_ptr, start, head, n_cols, cols, ok, tail_cols, tail_ok,
+                edge_cols, edge_ok, w, wt, we, eps, weight_bias, HAS_RESIDUAL, HAS_WEIGHT, VEC, False, ROUND_BF16, False,
+            )  # fmt: skip
+            start += step.to(tl.int64) * n_cols
+    else:
+        _aligned_row(
+            x_ptr, r_ptr, w_ptr, y_ptr, r_out_ptr, start, head, n_cols, cols, ok, tail_cols, tail_ok,
+            edge_cols, edge_ok, cols, tail_cols, edge, eps, weight_bias, HAS_RESIDUAL, HAS_WEIGHT, VEC, True, ROUND_BF16,
+            USE_PDL,
+        )  # fmt: skip
 
 
 @_jit

@@ -108,9 +108,11 @@ class Table:
 # (weight_bias 1); printed by benchmarks/plan_table.py. Specs: r<rows>w<warps>, one row
 # block per program; r<rows>w<warps>p<n>, n programs a multiprocessor looping over the
 # blocks; either ending in u: the row as one power-of-two block, not two pieces;
-# r1w<warps>[p<n>]a, the aligned-body kernel (rows not 16-byte aligned); c<chunk>w<warps>, the chunked kernel. H 5120, 5125 and 6144 are the 2026-12-02 sweep
-# (rows in two pieces, or not); their T=16 is 5120's of 2026-12-01. The other rows are
-# 2026-12-01's, timed before rows were split: 2880's plans keep one block (u).
+# r1w<warps>[p<n>]a, the aligned-body kernel (rows not 16-byte aligned); c<chunk>w<warps>,
+# the chunked kernel. Where each row was timed (benchmarks/results/): H 2880 and 5125
+# (the aligned body), T 16384-32768 at H 2048, 4096, 6144, 8192 and T 1024 at 2048,
+# h200-2026-12-02-aligned; H 5120 and 6144, h200-2026-12-02 (their T=16 is 5120's of
+# 2026-12-01); the rest h200-2026-12-01, timed before rows were split in two pieces.
 # fmt: off
 _H200_PLANS = {
     (False, False): {
@@ -158,7 +160,8 @@ _H200_PLANS = {
 H200 = Table(
     device="NVIDIA H200",
     multiprocessors=132,
-    source="benchmarks/results/h200-2026-12-02/tune_triton.json.xz, h200-2026-12-01/tune_triton.json",
+    source="benchmarks/results/h200-2026-12-02-aligned/tune_*.json.xz, h200-2026-12-02/tune_triton.json.xz, "
+    "h200-2026-12-01/tune_triton.json",
     plans=_H200_PLANS,
 )
 # Keyed by device name; an H100 (and any GPU not listed) takes rules() with its own

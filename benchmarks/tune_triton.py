@@ -18,7 +18,6 @@ import argparse
 import functools
 import itertools
 import json
-import re
 import shlex
 import sys
 import time
@@ -67,10 +66,6 @@ def plans(tokens: int, hidden: int, multiprocessors: int) -> list[Any]:
     return out
 
 
-PLAN_SPEC = re.compile(r"r(?P<rows>\d+)w(?P<warps>\d+)(?:p(?P<per_sm>\d+))?(?:(?P<whole>u)|(?P<aligned>a))?$")
-CHUNK_SPEC = re.compile(r"c(?P<chunk>\d+)w(?P<warps>\d+)$")
-
-
 def parse_plan(
     spec: str,
     tokens: int,
@@ -80,13 +75,13 @@ def parse_plan(
     fp32_weight: bool = False,
     itemsize: int = 2,
 ) -> Any:
-    """A ``Plan`` from ``default`` (what ``plan.plan`` picks on this device) or a
-    spec: ``r2w16`` (rows, warps; one row block per program), ``r1w8p2`` (2 programs per
-    multiprocessor looping over the row blocks, each loading its next block early), either
-    ending in ``u`` (the row as one power-of-two block, not two pieces); ``r1w8a`` (the
-    aligned-body kernel, one row a program); ``c2048w8`` (the chunked
-    kernel). None where the spec does not fit the shape (looping programs need more blocks than
-    programs)."""
+    """A ``Plan`` from ``default`` (what ``plan.plan`` picks on this device) or a spec of the
+    device tables (``plan.from_spec``): ``r2w16`` (rows, warps; one row block per program),
+    ``r1w8p2`` (2 programs per multiprocessor looping over the row blocks, each loading its
+    next block early), either ending in ``u`` (the row as one power-of-two block, not two
+    pieces); ``r1w8a`` (the aligned-body kernel, one row a program); ``c2048w8`` (the chunked
+    kernel). None where the shape cannot hold the spec as given (looping programs need more
+    blocks than programs; rows and warps within the block), rather than a plan cut to fit."""
     from pytest_normfusion.impls.triton import plan as tn
 
     if spec == "default":
@@ -94,24 +89,8 @@ def parse_plan(
 
         table = tn.device_table(torch.device("cuda"))
         return tn.plan(tokens, hidden, residual, tn.MAX_SINGLE_PASS, multiprocessors, table, itemsize, fp32_weight)
-    c = CHUNK_SPEC.match(spec)
-    if c is not None:  # the two-pass kernel, one row per program in chunks
-        return tn.Plan(False, 1, int(c["chunk"]), int(c["warps"]), tokens)
-    m = PLAN_SPEC.match(spec)
-    if m is None:
-        raise ValueError(f"plan {spec!r} is not 'default', c<chunk>w<warps> or r<rows>w<warps>[p<programs per SM>]")
-    rows, warps = int(m["rows"]), int(m["warps"])
-    block = 1 << (hidden - 1).bit_length()
-    if m["aligned"]:
-        programs = int(m["per_sm"]) * multiprocessors if m["per_sm"] else None
-        fits = rows == 1 and block >= 32 * warps and (programs is None or programs < tokens)
-        return tn.aligned_body(tokens, hidden, warps, programs) if fits else None
-    blocks = -(-tokens // rows)
-    programs = int(m["per_sm"]) * multiprocessors if m["per_sm"] else blocks
-    if rows * block > tn.MAX_SINGLE_PASS or rows * block < 32 * warps or programs > blocks:
-        return None
-    p = tn.Plan(True, rows, block, warps, programs, looping=programs < blocks)
-    return p if m["whole"] else tn.split_row(p, hidden)
+    p = tn.from_spec(spec, tokens, hidden, tn.MAX_SINGLE_PASS, multiprocessors)
+    return p if p is not None and plan_name(p, multiprocessors, hidden) == f"triton[{spec}]" else None
 
 
 def plan_name(p: Any, multiprocessors: int, hidden: int) -> str:

@@ -139,6 +139,7 @@ def test_interpreter_works_after_another_impl_imported_triton(pytester: pytest.P
 # returns, with the row as one block or two pieces, in the interpreter.
 _PLANS_AND_LOOPING = """
 import itertools
+import sys
 import torch
 from pytest_normfusion.impls.triton import interpret
 
@@ -217,12 +218,26 @@ for residual, dtype in ((False, torch.bfloat16), (True, torch.float16), (True, t
             aligned = tn.launch(x, r, w, 1e-6, 1.0, launch_plan=tn.aligned_body(19, 5125, 4, programs))
             torch.testing.assert_close(aligned[0], rows[0], rtol=2 * torch.finfo(dtype).eps, atol=0)
             assert not residual or torch.equal(aligned[1], rows[1]), (residual, dtype, programs)
+
+# the tuning sweep's specs (benchmarks/tune_triton.py) are the tables' (plan.from_spec): a parsed
+# plan is named by its spec, and a spec the shape cannot hold as given is None, not cut to fit
+sys.path.insert(0, BENCHMARKS)
+from tune_triton import parse_plan, plan_name
+
+for spec, T, H in (("r1w8p2", 32768, 5120), ("r2w16u", 4096, 5120), ("c2048w8", 7, 20000),
+                   ("r1w4p4a", 32768, 5125), ("r1w16a", 3, 5125), ("r4w8", 4096, 2048)):
+    p = parse_plan(spec, T, H, False, 132)
+    assert p is not None and plan_name(p, 132, H) == f"triton[{spec}]", (spec, p)
+assert parse_plan("r1w8p2", 32768, 5120, False, 132).tail == 1024 and parse_plan("r1w4p4a", 32768, 5125, False, 132).programs == 528
+for spec, T, H in (("r1w8p4", 100, 5120), ("r4w8", 1, 2048), ("r4w8", 4096, 8192), ("r1w4p4a", 300, 5125), ("r1w64", 9, 1024)):
+    assert parse_plan(spec, T, H, False, 132) is None, spec
 print("ok")
 """
 
 
 def test_plans_fit_the_kernel_and_looping_programs_match_one_block_each(pytester: pytest.Pytester) -> None:
-    script = pytester.makepyfile(plans_and_looping=_PLANS_AND_LOOPING)
+    benchmarks = Path(__file__).resolve().parents[1] / "benchmarks"
+    script = pytester.makepyfile(plans_and_looping=f"BENCHMARKS = {str(benchmarks)!r}\n{_PLANS_AND_LOOPING}")
     env = {**os.environ, "NORMFUSION_TRITON_INTERPRET": "1"}
     run = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env, timeout=600)
     assert run.returncode == 0 and run.stdout.strip() == "ok", run.stderr[-3000:]

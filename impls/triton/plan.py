@@ -192,8 +192,15 @@ def from_table(
     if not by_h or not min(by_h) <= n_cols <= max(by_h):
         return None
     by_t = by_h[min(sorted(by_h), key=lambda h: abs(h - n_cols))]
-    m = _SPEC.match(by_t[_nearest(by_t, n_rows)])
-    assert m is not None, by_t
+    return from_spec(by_t[_nearest(by_t, n_rows)], n_rows, n_cols, max_single_pass, multiprocessors)
+
+
+def from_spec(spec: str, n_rows: int, n_cols: int, max_single_pass: int, multiprocessors: int) -> Plan | None:
+    """The plan a table spec names (see ``_H200_PLANS``), fitted to (T, H): rows, warps and
+    programs cut to what the shape holds; None where its block exceeds ``max_single_pass``."""
+    m = _SPEC.match(spec)
+    if m is None:
+        raise ValueError(f"plan spec {spec!r} is not r<rows>w<warps>[p<n>][u|a] or c<chunk>w<warps>")
     warps = int(m["warps"])
     if m["chunk"]:
         chunk = int(m["chunk"])
@@ -202,13 +209,13 @@ def from_table(
     rows = min(int(m["rows"]), triton.next_power_of_2(n_rows))
     if rows * block > max_single_pass:
         return None
+    per_sm = int(m["per_sm"]) * multiprocessors if m["per_sm"] else None
     if m["aligned"]:
-        per_sm = int(m["per_sm"]) * multiprocessors if m["per_sm"] else None
         return aligned_body(n_rows, n_cols, min(warps, block // 32), per_sm)
     warps = max(1, min(warps, rows * block // 32))
     blocks = triton.cdiv(n_rows, rows)
-    programs = int(m["per_sm"]) * multiprocessors if m["per_sm"] else blocks
-    p = Plan(True, rows, block, warps, min(programs, blocks), looping=programs < blocks)
+    programs = min(per_sm or blocks, blocks)
+    p = Plan(True, rows, block, warps, programs, looping=programs < blocks)
     return p if m["whole"] else split_row(p, n_cols)
 
 

@@ -32,6 +32,9 @@ WARPS = (2, 4, 8, 16, 32)
 PERSISTENT = ((1, 16), (2, 8), (2, 16), (4, 4), (4, 8))
 # Chunked two-pass kernel: (chunk, warps); its second pass re-reads the row from L2.
 CHUNKED = ((1024, 2), (1024, 4), (2048, 4), (2048, 8), (2048, 16), (4096, 8), (4096, 16))
+# Programs sharing a row block, each storing its share of the columns, at few tokens.
+SPLITS = (2, 4, 8)
+SPLIT_MAX_TOKENS = 16
 GROUP = 4  # candidates timed in alternation at once (their inputs are all on the GPU)
 PAIRINGS = "x:0,fp32:1"  # weight dtype (x: x's dtype):weight_bias
 
@@ -55,6 +58,10 @@ def plans(tokens: int, hidden: int, multiprocessors: int) -> list[Any]:
                 if persistent_warps == warps and rows <= 2 and programs < blocks:
                     whole.append(tn.Plan(True, rows, block, warps, programs, looping=True))
     out = list(dict.fromkeys(q for p in whole for q in (tn.split_row(p, hidden), p)))
+    if tokens <= SPLIT_MAX_TOKENS:  # a row's block shared by programs, one share each
+        for split, warps in itertools.product(SPLITS, WARPS):
+            if block // split >= 256 and 2 <= block // (32 * warps) <= 64:
+                out.append(tn.Plan(True, 1, block, warps, tokens, split=split))
     if hidden >= tn.ALIGNED_BODY_MIN_COLS and hidden % 8:  # rows of bf16 not 16-byte aligned
         for w, per_sm in itertools.product(WARPS, (None, 1, 2, 4)):
             programs = per_sm and per_sm * multiprocessors
@@ -79,7 +86,8 @@ def parse_plan(
     device tables (``plan.from_spec``): ``r2w16`` (rows, warps; one row block per program),
     ``r1w8p2`` (2 programs per multiprocessor looping over the row blocks, each loading its
     next block early), either ending in ``u`` (the row as one power-of-two block, not two
-    pieces); ``r1w8a`` (the aligned-body kernel, one row a program); ``c2048w8`` (the chunked
+    pieces); ``r1w4s4`` (4 programs a row, each storing a quarter of it); ``r1w8a`` (the
+    aligned-body kernel, one row a program); ``c2048w8`` (the chunked
     kernel). None where the shape cannot hold the spec as given (looping programs need more
     blocks than programs; rows and warps within the block), rather than a plan cut to fit."""
     from pytest_normfusion.impls.triton import plan as tn
@@ -95,7 +103,7 @@ def parse_plan(
 
 def plan_name(p: Any, multiprocessors: int, hidden: int) -> str:
     """``triton[r2w16]``: rows and warps; ``triton[r1w8p2]``: 2 programs per multiprocessor, looping;
-    ``triton[r1w8a]``: the aligned-body kernel;
+    ``triton[r1w8a]``: the aligned-body kernel; ``triton[r1w4s4]``: 4 programs a row;
     either with ``u`` where the row is one block that two pieces would hold in fewer columns;
     ``triton[c2048w4]``: the two-pass kernel in chunks of 2048 with 4 warps."""
     from pytest_normfusion.impls.triton import plan as tn
@@ -107,7 +115,8 @@ def plan_name(p: Any, multiprocessors: int, hidden: int) -> str:
         return f"triton[r1w{p.num_warps}{per_sm}a]"
     per_sm = f"p{p.programs // multiprocessors}" if p.programs % multiprocessors == 0 else f"P{p.programs}"
     whole = "u" if tn.split_row(p, hidden) != p else ""
-    return f"triton[r{p.rows}w{p.num_warps}" + (per_sm if p.looping else "") + whole + "]"
+    split = f"s{p.split}" if p.split > 1 else ""
+    return f"triton[r{p.rows}w{p.num_warps}" + (per_sm if p.looping else "") + split + whole + "]"
 
 
 def _ints(value: str) -> tuple[int, ...]:

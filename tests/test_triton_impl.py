@@ -77,17 +77,18 @@ assert not tn.INTERPRET
 common = {"x_ptr": "*{x}", "r_ptr": "*{x}", "w_ptr": "*{w}", "y_ptr": "*{x}", "r_out_ptr": "*{x}"}
 rows = dict(common, n_rows="i32", n_cols="i32", x_stride="i32", r_stride="i32", eps="fp32", weight_bias="fp32",
             HAS_RESIDUAL="constexpr", HAS_WEIGHT="constexpr", ROWS="constexpr", BLOCK="constexpr", TAIL="constexpr",
-            ROUND_BF16="constexpr", USE_PDL="constexpr", LOOPING="constexpr")
+            ROUND_BF16="constexpr", USE_PDL="constexpr", LOOPING="constexpr", SPLIT="constexpr")
 chunks = dict(common, n_cols="i32", x_stride="i32", r_stride="i32", eps="fp32", weight_bias="fp32",
               HAS_RESIDUAL="constexpr", HAS_WEIGHT="constexpr", CHUNK="constexpr", ROUND_BF16="constexpr", USE_PDL="constexpr")
 aligned = dict(common, n_rows="i32", n_cols="i32", eps="fp32", weight_bias="fp32", HAS_RESIDUAL="constexpr", HAS_WEIGHT="constexpr",
                VEC="constexpr", BLOCK="constexpr", TAIL="constexpr", ROUND_BF16="constexpr", USE_PDL="constexpr",
                LOOPING="constexpr")
 variants = [
-    (tn._norm_rows_kernel, rows, "bf16", "fp32", dict(HAS_RESIDUAL=True, HAS_WEIGHT=True, ROWS=1, BLOCK=4096, TAIL=0, LOOPING=True), 8),
-    (tn._norm_rows_kernel, rows, "fp16", "fp16", dict(HAS_RESIDUAL=False, HAS_WEIGHT=True, ROWS=64, BLOCK=32, TAIL=0, LOOPING=False), 4),
-    (tn._norm_rows_kernel, rows, "fp32", "fp32", dict(HAS_RESIDUAL=True, HAS_WEIGHT=False, ROWS=1, BLOCK=8192, TAIL=0, LOOPING=False), 16),
-    (tn._norm_rows_kernel, rows, "bf16", "bf16", dict(HAS_RESIDUAL=True, HAS_WEIGHT=True, ROWS=1, BLOCK=4096, TAIL=1024, LOOPING=True), 8),
+    (tn._norm_rows_kernel, rows, "bf16", "fp32", dict(HAS_RESIDUAL=True, HAS_WEIGHT=True, ROWS=1, BLOCK=4096, TAIL=0, LOOPING=True, SPLIT=1), 8),
+    (tn._norm_rows_kernel, rows, "fp16", "fp16", dict(HAS_RESIDUAL=False, HAS_WEIGHT=True, ROWS=64, BLOCK=32, TAIL=0, LOOPING=False, SPLIT=1), 4),
+    (tn._norm_rows_kernel, rows, "fp32", "fp32", dict(HAS_RESIDUAL=True, HAS_WEIGHT=False, ROWS=1, BLOCK=8192, TAIL=0, LOOPING=False, SPLIT=1), 16),
+    (tn._norm_rows_kernel, rows, "bf16", "bf16", dict(HAS_RESIDUAL=True, HAS_WEIGHT=True, ROWS=1, BLOCK=4096, TAIL=1024, LOOPING=True, SPLIT=1), 8),
+    (tn._norm_rows_kernel, rows, "bf16", "fp32", dict(HAS_RESIDUAL=True, HAS_WEIGHT=True, ROWS=1, BLOCK=8192, TAIL=0, LOOPING=False, SPLIT=4), 4),
     (tn._norm_chunks_kernel, chunks, "bf16", "bf16", dict(HAS_RESIDUAL=True, HAS_WEIGHT=True, CHUNK=4096), 8),
     (tn._norm_aligned_body_kernel, aligned, "bf16", "fp32", dict(HAS_RESIDUAL=True, HAS_WEIGHT=True, VEC=8, BLOCK=4096, TAIL=1024, LOOPING=False), 16),
     (tn._norm_aligned_body_kernel, aligned, "fp16", "fp16", dict(HAS_RESIDUAL=False, HAS_WEIGHT=True, VEC=8, BLOCK=4096, TAIL=1024, LOOPING=True), 4),
@@ -120,7 +121,7 @@ def test_kernels_compile_for_hopper_with_16_byte_loads_and_pdl(pytester: pytest.
     assert run.returncode == 0, run.stderr[-3000:]
     # per variant: name, dtypes, 16-byte loads and stores, whether griddepcontrol (PDL) is in the PTX
     variants = [line.split() for line in run.stdout.splitlines()]
-    assert len(variants) == 7, run.stdout
+    assert len(variants) == 8, run.stdout
     assert all(int(loads) > 0 and int(stores) > 0 and pdl == "1" for *_, loads, stores, pdl in variants), run.stdout
 
 
@@ -135,8 +136,8 @@ def test_interpreter_works_after_another_impl_imported_triton(pytester: pytest.P
     result.assert_outcomes(passed=2)
 
 
-# Every plan fits the kernel (the rules', and the H200 table's), and a looping plan (programs < row blocks, next block loaded early) returns bit for bit what one block per program
-# returns, with the row as one block or two pieces, in the interpreter.
+# Every plan fits the kernel (the rules', and the H200 table's), and a looping plan (programs < row blocks, next block loaded early)
+# and a split one (programs sharing a block) return bit for bit what one block per program returns, in the interpreter.
 _PLANS_AND_LOOPING = """
 import itertools
 import sys
@@ -188,6 +189,7 @@ for T, H, residual, fp32_weight in itertools.product(
     else:
         blocks = -(-T // p.rows)
         assert p.columns >= H and p.rows * p.columns <= tn.MAX_SINGLE_PASS and 32 * p.num_warps <= p.rows * 2 * p.block, where
+        assert p.split == 1 or (not p.looping and not p.tail and p.block // p.split >= 32), where
         assert p.looping == (p.programs < blocks) and (p.looping or p.programs == blocks), where
 assert tn.plan(32768, 5120, table=tn.H200, itemsize=4) == tn.split_row(tn.rules(32768, 5120), 5120), "4-byte x takes the rules"
 assert tn.plan(1023, 5120) == tn.rules(1023, 5120) and tn.plan(1024, 5120).tail == 1024, "the rules split from 1024 rows"
@@ -199,6 +201,9 @@ for residual, wdtype in ((False, torch.float32), (True, torch.bfloat16)):
     w = torch.randn(67, dtype=wdtype)
     for block, tail in ((128, 0), (64, 4)):  # the row as one block, and as two pieces
         once = tn.launch(x, r, w, 1e-6, 1.0, launch_plan=tn.Plan(True, 1, block, 4, 37, tail=tail))
+        for split in (2, 4) if not tail else ():  # programs sharing a block, a share each
+            shared = tn.launch(x, r, w, 1e-6, 1.0, launch_plan=tn.Plan(True, 1, block, 1, 37, split=split))
+            assert torch.equal(shared[0], once[0]) and (not residual or torch.equal(shared[1], once[1])), split
         for rows, programs in ((1, 3), (1, 36), (2, 5), (4, 2), (16, 1)):
             plan = tn.Plan(True, rows, block, 4, programs, looping=True, tail=tail)
             looped = tn.launch(x, r, w, 1e-6, 1.0, launch_plan=plan)
@@ -225,7 +230,7 @@ sys.path.insert(0, BENCHMARKS)
 from tune_triton import parse_plan, plan_name
 
 for spec, T, H in (("r1w8p2", 32768, 5120), ("r2w16u", 4096, 5120), ("c2048w8", 7, 20000),
-                   ("r1w4p4a", 32768, 5125), ("r1w16a", 3, 5125), ("r4w8", 4096, 2048)):
+                   ("r1w4p4a", 32768, 5125), ("r1w16a", 3, 5125), ("r4w8", 4096, 2048), ("r1w4s4u", 1, 5120)):
     p = parse_plan(spec, T, H, False, 132)
     assert p is not None and plan_name(p, 132, H) == f"triton[{spec}]", (spec, p)
 assert parse_plan("r1w8p2", 32768, 5120, False, 132).tail == 1024 and parse_plan("r1w4p4a", 32768, 5125, False, 132).programs == 528

@@ -5,13 +5,16 @@ fp32 / fp32-sum): statistics in fp32; ``y = s * rsqrt(mean(s^2) + eps) * (w + we
 all in fp32 and rounded once; with a residual, ``s = x + r`` in fp32, ``r_out = s``
 rounded, and ``y`` from the unrounded ``s``.
 
-Two kernels:
+Three kernels:
 - rows kernel: a program holds a block of ``ROWS`` whole rows in registers, so x is
   read once; a program takes one block, or (``LOOPING``) loops over several, loading
-  its next block while it reduces and stores the current one. A row is held as a
-  power-of-two piece of ``BLOCK`` columns and, where H is not a power of two, a
-  ``TAIL`` piece (5120 = 4096 + 1024): fewer idle lanes and registers than one
-  power-of-two block of 8192;
+  its next block while it reduces and stores the current one, or (``SPLIT``, few rows)
+  shares a block with other programs, each reading it whole for the sum of squares
+  and loading the weight for, and storing, its own share of the columns (a row's
+  bytes over several multiprocessors, where one alone is bound by its own bandwidth).
+  A row is held as a power-of-two piece of ``BLOCK`` columns and, where H is not a
+  power of two, a ``TAIL`` piece (5120 = 4096 + 1024): fewer idle lanes and registers
+  than one power-of-two block of 8192;
 - chunked kernel: one row per program in ``CHUNK`` pieces, two passes, the second
   re-reading the row from L2 (any H; faster than the rows kernel at large T for some H);
 - aligned-body kernel: packed rows where H is not a multiple of 16 bytes, so that the rows
@@ -100,7 +103,7 @@ def _norm_block(
     n_rows,  # rows of x
     n_cols,  # columns of x (H)
     cols,  # column indices of the block, arange(0, BLOCK)
-    col_ok,  # cols < n_cols
+    col_ok,  # cols < n_cols, and of this program's share where programs split a block (stores only)
     tail_cols,  # column indices of the tail piece, BLOCK + arange(0, TAIL)
     tail_ok,  # tail_cols < n_cols
     eps,  # epsilon inside the square root
@@ -174,16 +177,20 @@ def _norm_rows_kernel(
     ROUND_BF16: tl.constexpr,  # round to nearest even by hand before a bf16 store (interpreter)
     USE_PDL: tl.constexpr,  # programmatic dependent launch (sm_90+): wait for the previous kernel here
     LOOPING: tl.constexpr,  # fewer programs than blocks: each loops, loading its next block early
+    SPLIT: tl.constexpr,  # programs a row block (not LOOPING, no TAIL): each writes 1/SPLIT of its columns
 ):
     cols = tl.arange(0, BLOCK)
     col_ok = cols < n_cols
     tail_cols = BLOCK + tl.arange(0, TAIL if TAIL > 0 else 1)
     tail_ok = tail_cols < n_cols
-    first = tl.program_id(0)
+    first = tl.program_id(0) // SPLIT
+    own = col_ok  # the columns this program weights and stores
+    if SPLIT > 1:  # every program of a block reads it whole, for the same sum, in the same order
+        own = col_ok & (cols // (BLOCK // SPLIT) == tl.program_id(0) % SPLIT)
     if USE_PDL:  # the previous kernel's writes are visible from here on
         tl.extra.cuda.gdc_wait()
     # the weight and the first block are loaded together: one memory latency, not two
-    w = tl.load(w_ptr + cols, mask=col_ok, other=0.0) if HAS_WEIGHT else col_ok
+    w = tl.load(w_ptr + cols, mask=own, other=0.0) if HAS_WEIGHT else col_ok
     x = _load_block(x_ptr, x_stride, first, n_rows, cols, col_ok, ROWS)
     r = _load_block(r_ptr, r_stride, first, n_rows, cols, col_ok, ROWS) if HAS_RESIDUAL else x
     wt, xt, rt = w, x, r  # unused without a tail
@@ -214,7 +221,7 @@ def _norm_rows_kernel(
     else:
         _norm_block(
             x, r, w, xt, rt, wt, y_ptr, r_out_ptr, first, n_rows, n_cols,
-            cols, col_ok, tail_cols, tail_ok, eps, weight_bias, HAS_RESIDUAL, HAS_WEIGHT, ROWS, TAIL, ROUND_BF16,
+            cols, own, tail_cols, tail_ok, eps, weight_bias, HAS_RESIDUAL, HAS_WEIGHT, ROWS, TAIL, ROUND_BF16,
         )  # fmt: skip
 
 

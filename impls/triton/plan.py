@@ -86,6 +86,9 @@ class Plan:
     # one row a program, its 16-byte aligned body in vectors (``kernels._norm_aligned_body_kernel``)
     # where H is not a multiple of 16 bytes and x and the residual are packed and aligned
     aligned_body: bool = False
+    # programs a row block (rows kernel, one block, not looping): each reads the block whole for
+    # its sum of squares and stores 1/split of its columns; ``programs`` counts row blocks
+    split: int = 1
 
     @property
     def columns(self) -> int:
@@ -108,6 +111,7 @@ class Table:
 # (weight_bias 1); printed by benchmarks/plan_table.py. Specs: r<rows>w<warps>, one row
 # block per program; r<rows>w<warps>p<n>, n programs a multiprocessor looping over the
 # blocks; either ending in u: the row as one power-of-two block, not two pieces;
+# r<rows>w<warps>s<n>, n programs a row block, each storing 1/n of its columns (one block);
 # r1w<warps>[p<n>]a, the aligned-body kernel (rows not 16-byte aligned); c<chunk>w<warps>,
 # the chunked kernel. Where each row was timed (benchmarks/results/): H 2880 and 5125
 # (the aligned body), T 16384-32768 at H 2048, 4096, 6144, 8192 and T 1024 at 2048,
@@ -169,7 +173,8 @@ H200 = Table(
 TABLES = {H200.device: H200}
 
 _SPEC = re.compile(
-    r"(?:r(?P<rows>\d+)|c(?P<chunk>\d+))w(?P<warps>\d+)(?:p(?P<per_sm>\d+))?(?:(?P<whole>u)|(?P<aligned>a))?$"
+    r"(?:r(?P<rows>\d+)|c(?P<chunk>\d+))w(?P<warps>\d+)(?:p(?P<per_sm>\d+))?(?:s(?P<split>\d+))?"
+    r"(?:(?P<whole>u)|(?P<aligned>a))?$"
 )
 
 
@@ -200,7 +205,7 @@ def from_spec(spec: str, n_rows: int, n_cols: int, max_single_pass: int, multipr
     programs cut to what the shape holds; None where its block exceeds ``max_single_pass``."""
     m = _SPEC.match(spec)
     if m is None:
-        raise ValueError(f"plan spec {spec!r} is not r<rows>w<warps>[p<n>][u|a] or c<chunk>w<warps>")
+        raise ValueError(f"plan spec {spec!r} is not r<rows>w<warps>[p<n>][s<n>][u|a] or c<chunk>w<warps>")
     warps = int(m["warps"])
     if m["chunk"]:
         chunk = int(m["chunk"])
@@ -214,6 +219,8 @@ def from_spec(spec: str, n_rows: int, n_cols: int, max_single_pass: int, multipr
         return aligned_body(n_rows, n_cols, min(warps, block // 32), per_sm)
     warps = max(1, min(warps, rows * block // 32))
     blocks = triton.cdiv(n_rows, rows)
+    if m["split"]:  # one block: its shares are powers of two
+        return Plan(True, rows, block, warps, blocks, split=min(int(m["split"]), block // 32))
     programs = min(per_sm or blocks, blocks)
     p = Plan(True, rows, block, warps, programs, looping=programs < blocks)
     return p if m["whole"] else split_row(p, n_cols)
@@ -395,7 +402,7 @@ def launch(
                 *args, n_rows, n_cols, eps, weight_bias, VEC=vec, BLOCK=block, TAIL=tail, LOOPING=p.looping, **flags
             )
         elif p.single_pass:
-            kernels._norm_rows_kernel[(p.programs,)](
+            kernels._norm_rows_kernel[(p.programs * p.split,)](
                 *args,
                 n_rows,
                 n_cols,
@@ -406,6 +413,7 @@ def launch(
                 BLOCK=p.block,
                 TAIL=p.tail,
                 LOOPING=p.looping,
+                SPLIT=p.split,
                 **flags,
             )
         else:

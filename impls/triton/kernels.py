@@ -19,8 +19,8 @@ Three kernels:
   re-reading the row from L2 (any H; faster than the rows kernel at large T for some H);
 - aligned-body kernel: packed rows where H is not a multiple of 16 bytes, so that the rows
   kernel's loads and stores would be element by element: a row's 16-byte aligned body in
-  vectors, its head and tail (under 16 bytes each) one by one; a program loops over rows
-  that share one head, loading the weight once.
+  vectors, its head and tail (under 16 bytes each) one by one; programs that loop take
+  rows of one head, loading the weight once.
 
 In Triton's interpreter (``interpret``; CPU tensors) fp32 converts to bf16 by truncation
 (triton 3.9: 196 of 400 bf16 outputs 1 ulp low, measured), so there the kernels round

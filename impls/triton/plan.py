@@ -59,7 +59,7 @@ LARGE_MAX_PER_THREAD = 64  # elements; more warps where a block holds more
 # 1 x 5120; benchmarks/results/h200-2026-12-02/tune.log); the H100 has not been timed with them.
 SPLIT_MIN_ROWS = 1024
 # Rows of at least this many columns whose starts are not 16-byte aligned take the aligned-body
-# kernel (one row a program): on the H200 the rows kernel's scalar loads held H = 5125 at 0.67-0.77
+# kernel (one row a program, or programs looping over rows of one head): on the H200 the rows kernel's scalar loads held H = 5125 at 0.67-0.77
 # of the copy (benchmarks/results/h200-2026-12-02). Shorter rows keep several rows a program.
 ALIGNED_BODY_MIN_COLS = 1024
 # Looping programs of that kernel come in multiples of 8 (16 bytes of a 2-byte x), so that the
@@ -113,10 +113,11 @@ class Table:
 # blocks; either ending in u: the row as one power-of-two block, not two pieces;
 # r<rows>w<warps>s<n>, n programs a row block, each storing 1/n of its columns (one block);
 # r1w<warps>[p<n>]a, the aligned-body kernel (rows not 16-byte aligned); c<chunk>w<warps>,
-# the chunked kernel. Where each row was timed (benchmarks/results/): H 2880 and 5125
-# (the aligned body), T 16384-32768 at H 2048, 4096, 6144, 8192, T 1024 at 2048 and
-# T 1 at 4096-8192 but 7168 (programs sharing a row, s<n>), h200-2026-12-02-aligned; H 5120 and 6144, h200-2026-12-02 (their T=16 is 5120's of
-# 2026-12-01); the rest h200-2026-12-01, timed before rows were split in two pieces.
+# the chunked kernel. Where each cell was timed (benchmarks/results/):
+# - h200-2026-12-02-aligned: H 2880 and 5125 (the aligned body); T 16384-32768 at H 2048,
+#   4096, 6144 and 8192; T 1024 at 2048; T 1 at 4096, 5120, 6144 and 8192 (s<n>);
+# - h200-2026-12-02: the rest of H 5120 and 6144 (their T=16 is 5120's of 2026-12-01);
+# - h200-2026-12-01: the rest, timed before rows were held in two pieces.
 # fmt: off
 _H200_PLANS = {
     (False, False): {

@@ -239,44 +239,49 @@ def _aligned_row(
 ):  # fmt: skip
     """Normalise and store one row of the aligned-body kernel."""
     body = tl.multiple_of(start + head, VEC)
-    s = tl.load(x_ptr + body + cols, mask=ok, other=0.0).to(tl.float32)
-    st = tl.load(x_ptr + body + tail_cols, mask=tail_ok, other=0.0).to(tl.float32)
-    se = tl.load(x_ptr + start + edge_cols, mask=edge_ok, other=0.0).to(tl.float32)
+    s, st, se = _load_pieces(x_ptr, body, start, cols, ok, tail_cols, tail_ok, edge_cols, edge_ok)
     if HAS_RESIDUAL:
-        s += tl.load(r_ptr + body + cols, mask=ok, other=0.0).to(tl.float32)
-        st += tl.load(r_ptr + body + tail_cols, mask=tail_ok, other=0.0).to(tl.float32)
-        se += tl.load(r_ptr + start + edge_cols, mask=edge_ok, other=0.0).to(tl.float32)
+        r, rt, re = _load_pieces(r_ptr, body, start, cols, ok, tail_cols, tail_ok, edge_cols, edge_ok)
+        s, st, se = s + r, st + rt, se + re
     if HAS_WEIGHT and LOAD_WEIGHT:
         w, wt, we = _aligned_weight(w_ptr, head, cols, ok, tail_cols, tail_ok, edge_cols, edge_ok, weight_bias)
     if USE_PDL:
         tl.extra.cuda.gdc_launch_dependents()
     if HAS_RESIDUAL:
-        out_ty = r_out_ptr.dtype.element_ty
-        tl.store(r_out_ptr + body + cols, _cast_out(s, out_ty, ROUND_BF16), mask=ok)
-        tl.store(r_out_ptr + body + tail_cols, _cast_out(st, out_ty, ROUND_BF16), mask=tail_ok)
-        tl.store(r_out_ptr + start + edge_cols, _cast_out(se, out_ty, ROUND_BF16), mask=edge_ok)
+        _store_pieces(r_out_ptr, body, start, cols, ok, tail_cols, tail_ok, edge_cols, edge_ok, s, st, se, ROUND_BF16)
     sum_sq = _row_sum(s * s, 0) + _row_sum(st * st, 0) + _row_sum(se * se, 0)
     rstd = tl.math.rsqrt(sum_sq / n_cols + eps)
-    y = s * rstd
-    yt = st * rstd
-    ye = se * rstd
+    y, yt, ye = s * rstd, st * rstd, se * rstd
     if HAS_WEIGHT:
-        y = y * w
-        yt = yt * wt
-        ye = ye * we
-    y_ty = y_ptr.dtype.element_ty
-    tl.store(y_ptr + body + cols, _cast_out(y, y_ty, ROUND_BF16), mask=ok)
-    tl.store(y_ptr + body + tail_cols, _cast_out(yt, y_ty, ROUND_BF16), mask=tail_ok)
-    tl.store(y_ptr + start + edge_cols, _cast_out(ye, y_ty, ROUND_BF16), mask=edge_ok)
+        y, yt, ye = y * w, yt * wt, ye * we
+    _store_pieces(y_ptr, body, start, cols, ok, tail_cols, tail_ok, edge_cols, edge_ok, y, yt, ye, ROUND_BF16)
+
+
+@_jit
+def _load_pieces(ptr, body, start, cols, ok, tail_cols, tail_ok, edge_cols, edge_ok):
+    """A row's pieces in fp32: the body's two from ``ptr + body``, the head and tail from ``ptr + start``."""
+    v = tl.load(ptr + body + cols, mask=ok, other=0.0).to(tl.float32)
+    vt = tl.load(ptr + body + tail_cols, mask=tail_ok, other=0.0).to(tl.float32)
+    ve = tl.load(ptr + start + edge_cols, mask=edge_ok, other=0.0).to(tl.float32)
+    return v, vt, ve
+
+
+@_jit
+def _store_pieces(
+    ptr, body, start, cols, ok, tail_cols, tail_ok, edge_cols, edge_ok, v, vt, ve, ROUND_BF16: tl.constexpr
+):
+    """Store a row's pieces (as ``_load_pieces`` loads them) in ``ptr``'s dtype."""
+    ty = ptr.dtype.element_ty
+    tl.store(ptr + body + cols, _cast_out(v, ty, ROUND_BF16), mask=ok)
+    tl.store(ptr + body + tail_cols, _cast_out(vt, ty, ROUND_BF16), mask=tail_ok)
+    tl.store(ptr + start + edge_cols, _cast_out(ve, ty, ROUND_BF16), mask=edge_ok)
 
 
 @_jit
 def _aligned_weight(w_ptr, head, cols, ok, tail_cols, tail_ok, edge_cols, edge_ok, weight_bias):
     """The weight + bias at a row's pieces: the body's shifted by the head (element by element)."""
-    w = tl.load(w_ptr + head + cols, mask=ok, other=0.0).to(tl.float32) + weight_bias
-    wt = tl.load(w_ptr + head + tail_cols, mask=tail_ok, other=0.0).to(tl.float32) + weight_bias
-    we = tl.load(w_ptr + edge_cols, mask=edge_ok, other=0.0).to(tl.float32) + weight_bias
-    return w, wt, we
+    w, wt, we = _load_pieces(w_ptr, head, 0, cols, ok, tail_cols, tail_ok, edge_cols, edge_ok)
+    return w + weight_bias, wt + weight_bias, we + weight_bias
 
 
 @_jit

@@ -90,6 +90,16 @@ def _load_block(ptr, stride, row_block, n_rows, cols, col_ok, ROWS: tl.constexpr
 
 
 @_jit
+def _store_block(ptr, rows, row_ok, n_cols, cols, col_ok, v, ROUND_BF16: tl.constexpr):
+    """Store ``v`` at ``rows`` (int64) x ``cols`` of a packed (n_rows, n_cols) matrix, in its dtype."""
+    tl.store(
+        ptr + rows[:, None] * n_cols + cols[None, :],
+        _cast_out(v, ptr.dtype.element_ty, ROUND_BF16),
+        mask=row_ok & col_ok[None, :],
+    )
+
+
+@_jit
 def _norm_block(
     x,  # the loaded (ROWS, BLOCK) block of x, in x.dtype
     r,  # the loaded block of the residual (x without one)
@@ -120,40 +130,24 @@ def _norm_block(
     s = x.to(tl.float32)
     if HAS_RESIDUAL:
         s += r.to(tl.float32)
-        tl.store(
-            r_out_ptr + rows[:, None] * n_cols + cols[None, :],
-            _cast_out(s, r_out_ptr.dtype.element_ty, ROUND_BF16),
-            mask=row_ok & col_ok[None, :],
-        )
+        _store_block(r_out_ptr, rows, row_ok, n_cols, cols, col_ok, s, ROUND_BF16)
     sum_sq = _row_sum(s * s, 1)
     if TAIL > 0:
         st = xt.to(tl.float32)
         if HAS_RESIDUAL:
             st += rt.to(tl.float32)
-            tl.store(
-                r_out_ptr + rows[:, None] * n_cols + tail_cols[None, :],
-                _cast_out(st, r_out_ptr.dtype.element_ty, ROUND_BF16),
-                mask=row_ok & tail_ok[None, :],
-            )
+            _store_block(r_out_ptr, rows, row_ok, n_cols, tail_cols, tail_ok, st, ROUND_BF16)
         sum_sq += _row_sum(st * st, 1)
     rstd = tl.math.rsqrt(sum_sq / n_cols + eps)
     y = s * rstd[:, None]
     if HAS_WEIGHT:
         y = y * (w.to(tl.float32) + weight_bias)[None, :]
-    tl.store(
-        y_ptr + rows[:, None] * n_cols + cols[None, :],
-        _cast_out(y, y_ptr.dtype.element_ty, ROUND_BF16),
-        mask=row_ok & col_ok[None, :],
-    )
+    _store_block(y_ptr, rows, row_ok, n_cols, cols, col_ok, y, ROUND_BF16)
     if TAIL > 0:
         yt = st * rstd[:, None]
         if HAS_WEIGHT:
             yt = yt * (wt.to(tl.float32) + weight_bias)[None, :]
-        tl.store(
-            y_ptr + rows[:, None] * n_cols + tail_cols[None, :],
-            _cast_out(yt, y_ptr.dtype.element_ty, ROUND_BF16),
-            mask=row_ok & tail_ok[None, :],
-        )
+        _store_block(y_ptr, rows, row_ok, n_cols, tail_cols, tail_ok, yt, ROUND_BF16)
 
 
 @_jit

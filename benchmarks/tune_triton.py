@@ -33,7 +33,7 @@ PERSISTENT = ((1, 16), (2, 8), (2, 16), (4, 4), (4, 8))
 # Chunked two-pass kernel: (chunk, warps); its second pass re-reads the row from L2.
 CHUNKED = ((1024, 2), (1024, 4), (2048, 4), (2048, 8), (2048, 16), (4096, 8), (4096, 16))
 # Programs sharing a row block, each storing its share of the columns, at few tokens.
-SPLITS = (2, 4, 8)
+SPLITS = (2, 4, 8, 16)
 SPLIT_MAX_TOKENS = 16
 GROUP = 4  # candidates timed in alternation at once (their inputs are all on the GPU)
 PAIRINGS = "x:0,fp32:1"  # weight dtype (x: x's dtype):weight_bias

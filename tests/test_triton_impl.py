@@ -78,20 +78,21 @@ common = {"x_ptr": "*{x}", "r_ptr": "*{x}", "w_ptr": "*{w}", "y_ptr": "*{x}", "r
 rows = dict(common, n_rows="i32", n_cols="i32", x_stride="i32", r_stride="i32", eps="fp32", weight_bias="fp32",
             HAS_RESIDUAL="constexpr", HAS_WEIGHT="constexpr", ROWS="constexpr", BLOCK="constexpr", TAIL="constexpr",
             ROUND_BF16="constexpr", USE_PDL="constexpr", LOOPING="constexpr", SPLIT="constexpr")
-chunks = dict(common, n_cols="i32", x_stride="i32", r_stride="i32", eps="fp32", weight_bias="fp32",
+chunks = dict(common, x_stride="i32", r_stride="i32", eps="fp32", weight_bias="fp32", N_COLS="constexpr",
               HAS_RESIDUAL="constexpr", HAS_WEIGHT="constexpr", CHUNK="constexpr", ROUND_BF16="constexpr", USE_PDL="constexpr")
 aligned = dict(common, n_rows="i32", n_cols="i32", eps="fp32", weight_bias="fp32", HAS_RESIDUAL="constexpr", HAS_WEIGHT="constexpr",
                VEC="constexpr", BLOCK="constexpr", TAIL="constexpr", ROUND_BF16="constexpr", USE_PDL="constexpr",
-               LOOPING="constexpr")
+               LOOPING="constexpr", WEIGHT_FIRST="constexpr")
 variants = [
     (tn._norm_rows_kernel, rows, "bf16", "fp32", dict(HAS_RESIDUAL=True, HAS_WEIGHT=True, ROWS=1, BLOCK=4096, TAIL=0, LOOPING=True, SPLIT=1), 8),
     (tn._norm_rows_kernel, rows, "fp16", "fp16", dict(HAS_RESIDUAL=False, HAS_WEIGHT=True, ROWS=64, BLOCK=32, TAIL=0, LOOPING=False, SPLIT=1), 4),
     (tn._norm_rows_kernel, rows, "fp32", "fp32", dict(HAS_RESIDUAL=True, HAS_WEIGHT=False, ROWS=1, BLOCK=8192, TAIL=0, LOOPING=False, SPLIT=1), 16),
     (tn._norm_rows_kernel, rows, "bf16", "bf16", dict(HAS_RESIDUAL=True, HAS_WEIGHT=True, ROWS=1, BLOCK=4096, TAIL=1024, LOOPING=True, SPLIT=1), 8),
     (tn._norm_rows_kernel, rows, "bf16", "fp32", dict(HAS_RESIDUAL=True, HAS_WEIGHT=True, ROWS=1, BLOCK=8192, TAIL=0, LOOPING=False, SPLIT=4), 4),
-    (tn._norm_chunks_kernel, chunks, "bf16", "bf16", dict(HAS_RESIDUAL=True, HAS_WEIGHT=True, CHUNK=4096), 8),
-    (tn._norm_aligned_body_kernel, aligned, "bf16", "fp32", dict(HAS_RESIDUAL=True, HAS_WEIGHT=True, VEC=8, BLOCK=4096, TAIL=1024, LOOPING=False), 16),
-    (tn._norm_aligned_body_kernel, aligned, "fp16", "fp16", dict(HAS_RESIDUAL=False, HAS_WEIGHT=True, VEC=8, BLOCK=4096, TAIL=1024, LOOPING=True), 4),
+    (tn._norm_chunks_kernel, chunks, "bf16", "bf16", dict(N_COLS=8192, HAS_RESIDUAL=True, HAS_WEIGHT=True, CHUNK=4096), 8),
+    (tn._norm_aligned_body_kernel, aligned, "bf16", "fp32", dict(HAS_RESIDUAL=True, HAS_WEIGHT=True, VEC=8, BLOCK=4096, TAIL=1024, LOOPING=False, WEIGHT_FIRST=False), 16),
+    (tn._norm_aligned_body_kernel, aligned, "bf16", "bf16", dict(HAS_RESIDUAL=False, HAS_WEIGHT=True, VEC=8, BLOCK=4096, TAIL=1024, LOOPING=False, WEIGHT_FIRST=True), 8),
+    (tn._norm_aligned_body_kernel, aligned, "fp16", "fp16", dict(HAS_RESIDUAL=False, HAS_WEIGHT=True, VEC=8, BLOCK=4096, TAIL=1024, LOOPING=True, WEIGHT_FIRST=False), 4),
 ]
 for fn, sig, x, w, consts, warps in variants:
     signature = {k: v.format(x=x, w=w) for k, v in sig.items()}
@@ -121,7 +122,7 @@ def test_kernels_compile_for_hopper_with_16_byte_loads_and_pdl(pytester: pytest.
     assert run.returncode == 0, run.stderr[-3000:]
     # per variant: name, dtypes, 16-byte loads and stores, whether griddepcontrol (PDL) is in the PTX
     variants = [line.split() for line in run.stdout.splitlines()]
-    assert len(variants) == 8, run.stdout
+    assert len(variants) == 9, run.stdout
     assert all(int(loads) > 0 and int(stores) > 0 and pdl == "1" for *_, loads, stores, pdl in variants), run.stdout
 
 

@@ -17,6 +17,8 @@ Three kernels:
   than one power-of-two block of 8192;
 - chunked kernel: one row per program in ``CHUNK`` pieces, two passes, the second
   re-reading the row from L2 (any H; faster than the rows kernel at large T for some H);
+  H is a compile-time constant there (a compile per H), so its chunk loops unroll and only
+  a last part chunk is masked: 1-2 % faster than with H a runtime argument on the H200;
 - aligned-body kernel: packed rows where H is not a multiple of 16 bytes, so that the rows
   kernel's loads and stores would be element by element: a row's 16-byte aligned body in
   vectors, its head and tail (under 16 bytes each) one by one; programs that loop take
@@ -228,7 +230,7 @@ def _aligned_row(
     w, wt, we,  # the weight + bias at the pieces' columns, loaded (not LOAD_WEIGHT)
     eps, weight_bias,
     HAS_RESIDUAL: tl.constexpr, HAS_WEIGHT: tl.constexpr, VEC: tl.constexpr,
-    LOAD_WEIGHT: tl.constexpr,  # load the weight here, after x and r (one row a program)
+    LOAD_WEIGHT: tl.constexpr,  # load the weight here, after x and r (one row a program, several waves)
     ROUND_BF16: tl.constexpr, USE_PDL: tl.constexpr,  # USE_PDL: let the next kernel launch after the loads
 ):  # fmt: skip
     """Normalise and store one row of the aligned-body kernel."""
@@ -297,12 +299,15 @@ def _norm_aligned_body_kernel(
     ROUND_BF16: tl.constexpr,  # round to nearest even by hand before a bf16 store (interpreter)
     USE_PDL: tl.constexpr,  # programmatic dependent launch (sm_90+)
     LOOPING: tl.constexpr,  # fewer programs (a multiple of VEC) than rows: each loops over rows
+    WEIGHT_FIRST: tl.constexpr,  # one row a program in one wave: load the weight before x, not after x and r
 ):
     """Packed rows whose starts are not 16-byte aligned (H % VEC != 0): a row's aligned body
     (its columns from the first 16-byte boundary, a multiple of VEC of them) in two pieces
     of 16-byte vectors, its head and tail (fewer than VEC columns each) one by one. Looping,
     a program takes rows ``pid, pid + programs, ..``, which share one head (programs are a
-    multiple of VEC), so the weight, shifted by it, is loaded once."""
+    multiple of VEC), so the weight, shifted by it, is loaded once. One row a program loads the
+    weight after x and r, or before x where the programs are one wave (few rows: its latency
+    would add to theirs)."""
     first = tl.program_id(0)
     start = first.to(tl.int64) * n_cols  # the row's first element
     head = (VEC - start % VEC) % VEC  # columns before the first 16-byte boundary
@@ -317,10 +322,10 @@ def _norm_aligned_body_kernel(
     edge_ok = tl.where(edge < VEC, edge < head, edge_cols < n_cols)
     if USE_PDL:
         tl.extra.cuda.gdc_wait()
+    w, wt, we = cols, tail_cols, edge  # unused without a weight, or loaded by _aligned_row
+    if HAS_WEIGHT and (LOOPING or WEIGHT_FIRST):
+        w, wt, we = _aligned_weight(w_ptr, head, cols, ok, tail_cols, tail_ok, edge_cols, edge_ok, weight_bias)
     if LOOPING:
-        w, wt, we = cols, tail_cols, edge  # unused without a weight
-        if HAS_WEIGHT:
-            w, wt, we = _aligned_weight(w_ptr, head, cols, ok, tail_cols, tail_ok, edge_cols, edge_ok, weight_bias)
         if USE_PDL:
             tl.extra.cuda.gdc_launch_dependents()
         step = tl.num_programs(0)
@@ -333,7 +338,7 @@ def _norm_aligned_body_kernel(
     else:
         _aligned_row(
             x_ptr, r_ptr, w_ptr, y_ptr, r_out_ptr, start, head, n_cols, cols, ok, tail_cols, tail_ok,
-            edge_cols, edge_ok, cols, tail_cols, edge, eps, weight_bias, HAS_RESIDUAL, HAS_WEIGHT, VEC, True, ROUND_BF16,
+            edge_cols, edge_ok, w, wt, we, eps, weight_bias, HAS_RESIDUAL, HAS_WEIGHT, VEC, not WEIGHT_FIRST, ROUND_BF16,
             USE_PDL,
         )  # fmt: skip
 
@@ -345,35 +350,35 @@ def _norm_chunks_kernel(
     w_ptr,  # pointer to the weight, (n_cols,) packed, x.dtype or fp32 (unread without one)
     y_ptr,  # pointer to the output y, (rows, n_cols) packed, x.dtype
     r_out_ptr,  # pointer to the residual output x + r, like y (unwritten without a residual)
-    n_cols,  # columns of x (hidden size, H)
     x_stride,  # how much to increase x_ptr when moving by one row
     r_stride,  # how much to increase r_ptr when moving by one row
     eps,  # epsilon inside the square root
     weight_bias,  # added to the weight: 1.0 is Gemma's (1 + w)
-    HAS_RESIDUAL: tl.constexpr,  # fused residual add: s = x + r, stored to r_out in the first pass
+    N_COLS: tl.constexpr,  # columns of x (H), a constant: the chunk loop unrolls, only a last part chunk is masked
+    HAS_RESIDUAL: tl.constexpr,  # fused residual add: s = x + r, stored to r_out in the second pass
     HAS_WEIGHT: tl.constexpr,  # scale by (w + weight_bias); without it, no scale
     CHUNK: tl.constexpr,  # columns per piece, a power of two
     ROUND_BF16: tl.constexpr,  # round to nearest even by hand before a bf16 store (interpreter)
     USE_PDL: tl.constexpr,  # programmatic dependent launch (sm_90+)
 ):
     row = tl.program_id(0).to(tl.int64)
-    x_row, r_row, out_row = x_ptr + row * x_stride, r_ptr + row * r_stride, row * n_cols
+    x_row, r_row, out_row = x_ptr + row * x_stride, r_ptr + row * r_stride, row * N_COLS
     if USE_PDL:
         tl.extra.cuda.gdc_wait()
         tl.extra.cuda.gdc_launch_dependents()
     acc = tl.full([CHUNK], 0.0, tl.float32)
-    for start in range(0, n_cols, CHUNK):
+    for start in range(0, N_COLS, CHUNK):
         cols = start + tl.arange(0, CHUNK)
-        ok = cols < n_cols
+        ok = cols < N_COLS
         # kept in L2 for the second pass (as inductor's looped reductions hint it)
         s = tl.load(x_row + cols, mask=ok, other=0.0, eviction_policy="evict_last").to(tl.float32)
         if HAS_RESIDUAL:
             s += tl.load(r_row + cols, mask=ok, other=0.0, eviction_policy="evict_last").to(tl.float32)
         acc += s * s
-    rstd = tl.math.rsqrt(_row_sum(acc, 0) / n_cols + eps)
-    for start in range(0, n_cols, CHUNK):
+    rstd = tl.math.rsqrt(_row_sum(acc, 0) / N_COLS + eps)
+    for start in range(0, N_COLS, CHUNK):
         cols = start + tl.arange(0, CHUNK)
-        ok = cols < n_cols
+        ok = cols < N_COLS
         s = tl.load(x_row + cols, mask=ok, other=0.0, eviction_policy="evict_first").to(tl.float32)
         if HAS_RESIDUAL:  # the same fp32 sum again, stored here: the first pass only reads
             s += tl.load(r_row + cols, mask=ok, other=0.0, eviction_policy="evict_first").to(tl.float32)

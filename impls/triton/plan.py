@@ -114,6 +114,8 @@ class Table:
 # r<rows>w<warps>s<n>, n programs a row block, each storing 1/n of its columns (one block);
 # r1w<warps>[p<n>]a, the aligned-body kernel (rows not 16-byte aligned); c<chunk>w<warps>,
 # the chunked kernel. Where each cell was timed (benchmarks/results/):
+# - h200-2026-12-02-static: T 1 at H 2880, 5125, 7168 and fused_add's at 6144 with an fp32
+#   weight (s<n>);
 # - h200-2026-12-02-aligned: H 2880 and 5125 (the aligned body); T 16384-32768 at H 2048,
 #   4096, 6144 and 8192; T 1024 at 2048; T 1 at 4096, 5120, 6144 and 8192 (s<n>);
 # - h200-2026-12-02: the rest of H 5120 and 6144 (their T=16 is 5120's of 2026-12-01);
@@ -122,42 +124,42 @@ class Table:
 _H200_PLANS = {
     (False, False): {
         2048: {1: "r1w4", 16: "r1w4", 256: "r1w4", 1024: "r1w4", 4096: "r2w4", 16384: "r1w4", 32768: "c1024w4"},
-        2880: {1: "r1w16u", 16: "r1w8u", 256: "r2w8u", 1024: "r1w4u", 4096: "r2w4", 16384: "r1w4u", 32768: "r2w4u"},
+        2880: {1: "r1w8s4u", 16: "r1w8u", 256: "r2w8u", 1024: "r1w4u", 4096: "r2w4", 16384: "r1w4u", 32768: "r2w4u"},
         4096: {1: "r1w8s4", 16: "r1w8", 256: "r2w8", 1024: "r1w8p4", 4096: "r1w4", 16384: "c2048w8", 32768: "c2048w8"},
         5120: {1: "r1w8s4u", 16: "r1w16u", 256: "r2w16u", 1024: "r1w4", 4096: "r1w8", 16384: "r1w8", 32768: "r1w8"},
         5125: {1: "r1w8a", 16: "r1w4a", 256: "r1w4a", 1024: "r1w4p4a", 4096: "r1w4p4a", 16384: "r1w4p4a", 32768: "r1w4p4a"},
         6144: {1: "r1w8s4u", 16: "r1w16u", 256: "r2w16u", 1024: "r2w8", 4096: "r1w4", 16384: "r1w8", 32768: "r1w8"},
-        7168: {1: "r1w16", 16: "r1w16", 256: "r2w16", 1024: "r1w16p2", 4096: "r1w4", 16384: "r1w8", 32768: "r1w4"},
+        7168: {1: "r1w16s8", 16: "r1w16", 256: "r2w16", 1024: "r1w16p2", 4096: "r1w4", 16384: "r1w8", 32768: "r1w4"},
         8192: {1: "r1w8s4", 16: "r1w16", 256: "r2w16", 1024: "r1w8", 4096: "r1w4", 16384: "c4096w16", 32768: "c4096w16"},
     },
     (False, True): {
         2048: {1: "r1w4", 16: "r1w4", 256: "r2w16", 1024: "r1w4p4", 4096: "r2w4", 16384: "r1w2", 32768: "r1w2"},
-        2880: {1: "r1w16u", 16: "r1w32u", 256: "r2w16u", 1024: "r2w8u", 4096: "r2w4p4", 16384: "r2w4", 32768: "r2w4"},
+        2880: {1: "r1w16s2u", 16: "r1w32u", 256: "r2w16u", 1024: "r2w8u", 4096: "r2w4p4", 16384: "r2w4", 32768: "r2w4"},
         4096: {1: "r1w8s4", 16: "r1w32", 256: "r2w16", 1024: "r2w16p2", 4096: "r2w4", 16384: "r1w4", 32768: "r1w4"},
         5120: {1: "r1w4", 16: "r1w8u", 256: "r1w4", 1024: "r1w4p4", 4096: "r2w8", 16384: "r2w8", 32768: "r2w8"},
-        5125: {1: "r1w16u", 16: "r1w4", 256: "r2w8", 1024: "r1w4p4a", 4096: "r1w4p4a", 16384: "r1w4p4a", 32768: "r1w4p4a"},
+        5125: {1: "r1w32s16u", 16: "r1w4", 256: "r2w8", 1024: "r1w4p4a", 4096: "r1w4p4a", 16384: "r1w4p4a", 32768: "r1w4p4a"},
         6144: {1: "r1w4s8u", 16: "r1w8u", 256: "r1w16u", 1024: "r2w8p2", 4096: "r2w8p4", 16384: "c2048w8", 32768: "c2048w8"},
-        7168: {1: "r1w8", 16: "r1w8", 256: "r1w16", 1024: "r1w16p2", 4096: "r1w16p2", 16384: "c2048w8", 32768: "c2048w8"},
+        7168: {1: "r1w4s8", 16: "r1w8", 256: "r1w16", 1024: "r1w16p2", 4096: "r1w16p2", 16384: "c2048w8", 32768: "c2048w8"},
         8192: {1: "r1w16s4", 16: "r1w8", 256: "r1w16p1", 1024: "r1w16p2", 4096: "r1w16p2", 16384: "c4096w16", 32768: "c4096w16"},
     },
     (True, False): {
         2048: {1: "r1w8", 16: "r1w4", 256: "r2w4", 1024: "r1w2", 4096: "r2w8", 16384: "c2048w8", 32768: "c2048w8"},
-        2880: {1: "r1w16u", 16: "r1w16u", 256: "r1w16u", 1024: "r1w4u", 4096: "r1w4", 16384: "r1w8", 32768: "r1w8"},
+        2880: {1: "r1w16s2u", 16: "r1w16u", 256: "r1w16u", 1024: "r1w4u", 4096: "r1w4", 16384: "r1w8", 32768: "r1w8"},
         4096: {1: "r1w4s4", 16: "r1w8", 256: "r2w8", 1024: "r4w8", 4096: "c4096w16", 16384: "c4096w16", 32768: "c4096w16"},
         5120: {1: "r1w4s8u", 16: "r1w4u", 256: "r2w16u", 1024: "r2w16u", 4096: "r1w16u", 16384: "r1w16u", 32768: "r1w16u"},
-        5125: {1: "r1w4a", 16: "r1w4a", 256: "r1w4", 1024: "r1w4a", 4096: "r1w4a", 16384: "r1w4a", 32768: "r1w4a"},
+        5125: {1: "r1w8a", 16: "r1w4a", 256: "r1w4", 1024: "r1w4a", 4096: "r1w4a", 16384: "r1w4a", 32768: "r1w4a"},
         6144: {1: "r1w4s8u", 16: "r1w4u", 256: "r1w16p1u", 1024: "r1w16u", 4096: "r1w16u", 16384: "r1w16u", 32768: "r1w16"},
-        7168: {1: "r1w4", 16: "r1w4", 256: "r1w16p1", 1024: "r1w4", 4096: "r1w4", 16384: "c4096w16", 32768: "c4096w16"},
+        7168: {1: "r1w4s4", 16: "r1w4", 256: "r1w16p1", 1024: "r1w4", 4096: "r1w4", 16384: "c4096w16", 32768: "c4096w16"},
         8192: {1: "r1w4s8", 16: "r1w4", 256: "r1w16p1", 1024: "r1w4", 4096: "r1w32", 16384: "c4096w16", 32768: "c4096w16"},
     },
     (True, True): {
         2048: {1: "r1w4", 16: "r1w4", 256: "r2w16", 1024: "r1w8", 4096: "r1w4", 16384: "c2048w8", 32768: "c2048w8"},
-        2880: {1: "r1w8u", 16: "r1w16u", 256: "r2w16u", 1024: "r1w4", 4096: "r1w4", 16384: "r1w8", 32768: "c2048w8"},
+        2880: {1: "r1w8s2u", 16: "r1w16u", 256: "r2w16u", 1024: "r1w4", 4096: "r1w4", 16384: "r1w8", 32768: "c2048w8"},
         4096: {1: "r1w8s4", 16: "r1w8", 256: "r1w32", 1024: "r2w4", 4096: "r1w16", 16384: "c4096w16", 32768: "c4096w16"},
         5120: {1: "r1w4s8u", 16: "r1w4u", 256: "r1w16p1", 1024: "r1w8p2u", 4096: "r1w16", 16384: "r1w16", 32768: "r1w16"},
         5125: {1: "r1w8a", 16: "r1w16a", 256: "r1w8", 1024: "r1w16p2a", 4096: "r1w4a", 16384: "r1w4a", 32768: "r1w4a"},
-        6144: {1: "r1w4", 16: "r1w4u", 256: "r2w8", 1024: "r1w8p2u", 4096: "r1w4", 16384: "r1w4u", 32768: "r1w4u"},
-        7168: {1: "r1w8", 16: "r1w4", 256: "r1w16", 1024: "r1w8p2", 4096: "r1w4", 16384: "c4096w16", 32768: "c4096w16"},
+        6144: {1: "r1w4s8u", 16: "r1w4u", 256: "r2w8", 1024: "r1w8p2u", 4096: "r1w4", 16384: "r1w4u", 32768: "r1w4u"},
+        7168: {1: "r1w4s8", 16: "r1w4", 256: "r1w16", 1024: "r1w8p2", 4096: "r1w4", 16384: "c4096w16", 32768: "c4096w16"},
         8192: {1: "r1w4s8", 16: "r1w8", 256: "r2w8", 1024: "r2w16p1", 4096: "r1w16", 16384: "r1w32", 32768: "r1w16"},
     },
 }
@@ -165,7 +167,8 @@ _H200_PLANS = {
 H200 = Table(
     device="NVIDIA H200",
     multiprocessors=132,
-    source="benchmarks/results/h200-2026-12-02-aligned/tune_*.json.xz, h200-2026-12-02/tune_triton.json.xz, "
+    source="benchmarks/results/h200-2026-12-02-static/tune_*.json.xz, h200-2026-12-02-aligned/tune_*.json.xz, "
+    "h200-2026-12-02/tune_triton.json.xz, "
     "h200-2026-12-01/tune_triton.json",
     plans=_H200_PLANS,
 )
@@ -400,8 +403,9 @@ def launch(
         if p.aligned_body and n_cols % vec and _packed_and_aligned(n_cols, x2, r2):
             block, tail = pieces(n_cols - n_cols % vec)  # the body's columns at most
             kernels._norm_aligned_body_kernel[(p.programs,)](
-                *args, n_rows, n_cols, eps, weight_bias, VEC=vec, BLOCK=block, TAIL=tail, LOOPING=p.looping, **flags
-            )
+                *args, n_rows, n_cols, eps, weight_bias, VEC=vec, BLOCK=block, TAIL=tail, LOOPING=p.looping,
+                WEIGHT_FIRST=p.programs <= multiprocessors(x.device), **flags
+            )  # fmt: skip
         elif p.single_pass:
             kernels._norm_rows_kernel[(p.programs * p.split,)](
                 *args,
@@ -419,7 +423,7 @@ def launch(
             )
         else:
             kernels._norm_chunks_kernel[(p.programs,)](
-                *args, n_cols, *strides, eps, weight_bias, CHUNK=p.block, **flags
+                *args, *strides, eps, weight_bias, N_COLS=n_cols, CHUNK=p.block, **flags
             )
     shape = x.shape
     return y.view(shape), None if r_out is None else r_out.view(shape)

@@ -211,9 +211,10 @@ for residual, wdtype in ((False, torch.float32), (True, torch.bfloat16)):
             assert torch.equal(looped[0], once[0]), (residual, rows, programs, tail)
             assert not residual or torch.equal(looped[1], once[1]), (residual, rows, programs, tail)
 
-# the aligned-body kernel (H = 5125, packed rows), one row a program and looping, against the
-# rows kernel on the same rows: r_out bit for bit, y within two ulps (the sum's order differs,
-# so rstd may by one); a base off the 16-byte boundary takes the rows kernel
+# the aligned-body kernel (H = 5125, packed rows), one row a program (over several waves, and
+# in one: the weight loaded first) and looping, against the rows kernel on the same rows: r_out
+# bit for bit, y within two ulps (the sum's order differs, so rstd may by one); a base off the
+# 16-byte boundary takes the rows kernel
 for residual, dtype in ((False, torch.bfloat16), (True, torch.float16), (True, torch.float32)):
     flat = torch.randn(19 * 5125 + 1, dtype=dtype)
     for x in (flat[:-1].view(19, 5125), flat[1:].view(19, 5125)):
@@ -224,6 +225,9 @@ for residual, dtype in ((False, torch.bfloat16), (True, torch.float16), (True, t
             aligned = tn.launch(x, r, w, 1e-6, 1.0, launch_plan=tn.aligned_body(19, 5125, 4, programs))
             torch.testing.assert_close(aligned[0], rows[0], rtol=2 * torch.finfo(dtype).eps, atol=0)
             assert not residual or torch.equal(aligned[1], rows[1]), (residual, dtype, programs)
+        few = tn.launch(x[:3], r if r is None else r[:3], w, 1e-6, 1.0, launch_plan=tn.aligned_body(3, 5125, 4))
+        torch.testing.assert_close(few[0], rows[0][:3], rtol=2 * torch.finfo(dtype).eps, atol=0)
+        assert not residual or torch.equal(few[1], rows[1][:3]), (residual, dtype)
 
 # the tuning sweep's specs (benchmarks/tune_triton.py) are the tables' (plan.from_spec): a parsed
 # plan is named by its spec, and a spec the shape cannot hold as given is None, not cut to fit

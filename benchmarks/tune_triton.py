@@ -87,8 +87,9 @@ def parse_plan(
     ``r1w8p2`` (2 programs per multiprocessor looping over the row blocks, each loading its
     next block early), either ending in ``u`` (the row as one power-of-two block, not two
     pieces); ``r1w4s4`` (4 programs a row, each storing a quarter of it); ``r1w8a`` (the
-    aligned-body kernel, one row a program); ``c2048w8`` (the chunked kernel). None where the shape cannot hold the spec as given (looping programs need more
-    blocks than programs; rows and warps within the block), rather than a plan cut to fit."""
+    aligned-body kernel, one row a program); ``c2048w8`` (the chunked kernel). None where the
+    shape cannot hold the spec as given (looping programs need more blocks than programs; rows
+    and warps within the block), rather than a plan cut to fit."""
     from pytest_normfusion.impls.triton import plan as tn
 
     if spec == "default":

@@ -12,9 +12,6 @@ Three kernels:
   shares a block with other programs, each reading it whole for the sum of squares
   and loading the weight for, and storing, its own share of the columns (a row's
   bytes over several multiprocessors, where one alone is bound by its own bandwidth).
-  Launched with a thread-block cluster a program (``num_ctas``, sm_90+), the compiler
-  spreads the block over the cluster's CTAs, each loading its share, and sums the squares
-  across them in distributed shared memory: the same spread, each row read once.
   A row is held as a power-of-two piece of ``BLOCK`` columns and, where H is not a
   power of two, a ``TAIL`` piece (5120 = 4096 + 1024): fewer idle lanes and registers
   than one power-of-two block of 8192;

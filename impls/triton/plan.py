@@ -89,10 +89,6 @@ class Plan:
     # programs a row block (rows kernel, one block, not looping): each reads the block whole for
     # its sum of squares and stores 1/split of its columns; ``programs`` counts row blocks
     split: int = 1
-    # CTAs of a thread-block cluster that hold each program's block (sm_90+; rows kernel, one
-    # block a program, or the aligned-body kernel, one row a program): each loads 1/ctas of it,
-    # and the compiler sums the squares across them in distributed shared memory
-    ctas: int = 1
 
     @property
     def columns(self) -> int:
@@ -116,7 +112,6 @@ class Table:
 # block per program; r<rows>w<warps>p<n>, n programs a multiprocessor looping over the
 # blocks; either ending in u: the row as one power-of-two block, not two pieces;
 # r<rows>w<warps>s<n>, n programs a row block, each storing 1/n of its columns (one block);
-# r1w<warps>k<n>[u|a], a cluster of n CTAs holding each program's row (each loading 1/n of it);
 # r1w<warps>[p<n>]a, the aligned-body kernel (rows not 16-byte aligned); c<chunk>w<warps>,
 # the chunked kernel. Where each cell was timed (benchmarks/results/):
 # - h200-2026-12-02-static: T 1 at H 2880, 5125, 7168 and fused_add's at 6144 with an fp32
@@ -183,7 +178,7 @@ H200 = Table(
 TABLES = {H200.device: H200}
 
 _SPEC = re.compile(
-    r"(?:r(?P<rows>\d+)|c(?P<chunk>\d+))w(?P<warps>\d+)(?:p(?P<per_sm>\d+))?(?:s(?P<split>\d+))?(?:k(?P<ctas>\d+))?"
+    r"(?:r(?P<rows>\d+)|c(?P<chunk>\d+))w(?P<warps>\d+)(?:p(?P<per_sm>\d+))?(?:s(?P<split>\d+))?"
     r"(?:(?P<whole>u)|(?P<aligned>a))?$"
 )
 
@@ -215,9 +210,7 @@ def from_spec(spec: str, n_rows: int, n_cols: int, max_single_pass: int, multipr
     programs cut to what the shape holds; None where its block exceeds ``max_single_pass``."""
     m = _SPEC.match(spec)
     if m is None:
-        raise ValueError(f"plan spec {spec!r} is not r<rows>w<warps>[p<n>][s<n>][k<n>][u|a] or c<chunk>w<warps>")
-    if m["ctas"] and (m["per_sm"] or m["split"] or m["chunk"]):
-        raise ValueError(f"plan spec {spec!r}: a cluster (k<n>) holds one block a program, without p<n>, s<n> or c<n>")
+        raise ValueError(f"plan spec {spec!r} is not r<rows>w<warps>[p<n>][s<n>][u|a] or c<chunk>w<warps>")
     warps = int(m["warps"])
     if m["chunk"]:
         chunk = int(m["chunk"])
@@ -227,15 +220,14 @@ def from_spec(spec: str, n_rows: int, n_cols: int, max_single_pass: int, multipr
     if rows * block > max_single_pass:
         return None
     per_sm = int(m["per_sm"]) * multiprocessors if m["per_sm"] else None
-    ctas = min(int(m["ctas"] or 1), block // 32)
     if m["aligned"]:
-        return aligned_body(n_rows, n_cols, min(warps, block // 32), per_sm, ctas)
+        return aligned_body(n_rows, n_cols, min(warps, block // 32), per_sm)
     warps = max(1, min(warps, rows * block // 32))
     blocks = triton.cdiv(n_rows, rows)
     if m["split"]:  # one block: its shares are powers of two
         return Plan(True, rows, block, warps, blocks, split=min(int(m["split"]), block // 32))
     programs = min(per_sm or blocks, blocks)
-    p = Plan(True, rows, block, warps, programs, looping=programs < blocks, ctas=ctas)
+    p = Plan(True, rows, block, warps, programs, looping=programs < blocks)
     return p if m["whole"] else split_row(p, n_cols)
 
 
@@ -256,15 +248,13 @@ def split_row(p: Plan, n_cols: int) -> Plan:
     return dataclasses.replace(p, block=block, tail=tail)
 
 
-def aligned_body(n_rows: int, n_cols: int, num_warps: int, programs: int | None = None, ctas: int = 1) -> Plan:
-    """A plan for the aligned-body kernel: one row a program (held by a cluster of ``ctas``),
-    or ``programs`` (rounded up to a multiple of ``ALIGNED_BODY_STEP``) looping over the rows.
-    Where the inputs do not suit that kernel (strided or unaligned rows), the rows kernel runs
-    it, rows in two pieces."""
+def aligned_body(n_rows: int, n_cols: int, num_warps: int, programs: int | None = None) -> Plan:
+    """A plan for the aligned-body kernel: one row a program, or ``programs`` (rounded up to a
+    multiple of ``ALIGNED_BODY_STEP``) looping over the rows. Where the inputs do not suit
+    that kernel (strided or unaligned rows), the rows kernel runs it, rows in two pieces."""
     block, tail = pieces(n_cols)
     programs = n_rows if programs is None else min(n_rows, -(-programs // ALIGNED_BODY_STEP) * ALIGNED_BODY_STEP)
-    looping = programs < n_rows
-    return Plan(True, 1, block, num_warps, programs, looping, tail, aligned_body=True, ctas=1 if looping else ctas)
+    return Plan(True, 1, block, num_warps, programs, looping=programs < n_rows, tail=tail, aligned_body=True)
 
 
 def rules(
@@ -410,8 +400,6 @@ def launch(
             num_warps=p.num_warps,
             **_pdl_flags(x.device),
         )
-        if p.ctas > 1:  # a thread-block cluster a program (the interpreter runs the program whole)
-            flags["num_ctas"] = p.ctas
         vec = 16 // x.element_size()
         if p.aligned_body and n_cols % vec and _packed_and_aligned(n_cols, x2, r2):
             block, tail = pieces(n_cols - n_cols % vec)  # the body's columns at most

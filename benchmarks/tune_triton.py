@@ -67,6 +67,8 @@ def plans(tokens: int, hidden: int, multiprocessors: int) -> list[Any]:
             programs = per_sm and per_sm * multiprocessors
             if 2 <= block // (32 * w) <= 64 and (programs is None or programs < tokens):
                 out.append(tn.aligned_body(tokens, hidden, w, programs))
+                if programs is None:  # its weight in vectors, from copies shifted by each head
+                    out.append(tn.aligned_body(tokens, hidden, w, weight_heads=True))
     for chunk, warps in CHUNKED:
         if chunk <= 2 * block:
             out.append(tn.Plan(False, 1, chunk, warps, tokens))
@@ -87,7 +89,8 @@ def parse_plan(
     ``r1w8p2`` (2 programs per multiprocessor looping over the row blocks, each loading its
     next block early), either ending in ``u`` (the row as one power-of-two block, not two
     pieces); ``r1w4s4`` (4 programs a row, each storing a quarter of it); ``r1w8a`` (the
-    aligned-body kernel, one row a program); ``c2048w8`` (the chunked kernel). None where the
+    aligned-body kernel, one row a program; ``r1w8av``: its weight in vectors from copies
+    shifted by each head); ``c2048w8`` (the chunked kernel). None where the
     shape cannot hold the spec as given (looping programs need more blocks than programs; rows
     and warps within the block), rather than a plan cut to fit."""
     from pytest_normfusion.impls.triton import plan as tn
@@ -103,7 +106,8 @@ def parse_plan(
 
 def plan_name(p: Any, multiprocessors: int, hidden: int) -> str:
     """``triton[r2w16]``: rows and warps; ``triton[r1w8p2]``: 2 programs per multiprocessor, looping;
-    ``triton[r1w8a]``: the aligned-body kernel; ``triton[r1w4s4]``: 4 programs a row;
+    ``triton[r1w8a]``: the aligned-body kernel (``r1w8av``: its weight from shifted copies);
+    ``triton[r1w4s4]``: 4 programs a row;
     either with ``u`` where the row is one block that two pieces would hold in fewer columns;
     ``triton[c2048w4]``: the two-pass kernel in chunks of 2048 with 4 warps."""
     from pytest_normfusion.impls.triton import plan as tn
@@ -112,7 +116,7 @@ def plan_name(p: Any, multiprocessors: int, hidden: int) -> str:
         return f"triton[c{p.block}w{p.num_warps}]"
     if p.aligned_body:
         per_sm = f"p{p.programs // multiprocessors}" if p.looping else ""
-        return f"triton[r1w{p.num_warps}{per_sm}a]"
+        return f"triton[r1w{p.num_warps}{per_sm}a{'v' if p.weight_heads else ''}]"
     per_sm = f"p{p.programs // multiprocessors}" if p.programs % multiprocessors == 0 else f"P{p.programs}"
     whole = "u" if tn.split_row(p, hidden) != p else ""
     split = f"s{p.split}" if p.split > 1 else ""

@@ -80,9 +80,9 @@ rows = dict(common, n_rows="i32", n_cols="i32", x_stride="i32", r_stride="i32", 
             ROUND_BF16="constexpr", USE_PDL="constexpr", LOOPING="constexpr", SPLIT="constexpr")
 chunks = dict(common, x_stride="i32", r_stride="i32", eps="fp32", weight_bias="fp32", N_COLS="constexpr",
               HAS_RESIDUAL="constexpr", HAS_WEIGHT="constexpr", CHUNK="constexpr", ROUND_BF16="constexpr", USE_PDL="constexpr")
-aligned = dict(common, n_rows="i32", n_cols="i32", eps="fp32", weight_bias="fp32", HAS_RESIDUAL="constexpr", HAS_WEIGHT="constexpr",
-               VEC="constexpr", BLOCK="constexpr", TAIL="constexpr", ROUND_BF16="constexpr", USE_PDL="constexpr",
-               LOOPING="constexpr", WEIGHT_FIRST="constexpr")
+aligned = dict(common, n_rows="i32", n_cols="i32", eps="fp32", weight_bias="fp32", w_heads_ptr="*{w}", w_heads_stride="i32",
+               HAS_RESIDUAL="constexpr", HAS_WEIGHT="constexpr", VEC="constexpr", BLOCK="constexpr", TAIL="constexpr",
+               ROUND_BF16="constexpr", USE_PDL="constexpr", LOOPING="constexpr", WEIGHT_FIRST="constexpr", WEIGHT_HEADS="constexpr")
 variants = [
     (tn._norm_rows_kernel, rows, "bf16", "fp32", dict(HAS_RESIDUAL=True, HAS_WEIGHT=True, ROWS=1, BLOCK=4096, TAIL=0, LOOPING=True, SPLIT=1), 8),
     (tn._norm_rows_kernel, rows, "fp16", "fp16", dict(HAS_RESIDUAL=False, HAS_WEIGHT=True, ROWS=64, BLOCK=32, TAIL=0, LOOPING=False, SPLIT=1), 4),
@@ -90,9 +90,11 @@ variants = [
     (tn._norm_rows_kernel, rows, "bf16", "bf16", dict(HAS_RESIDUAL=True, HAS_WEIGHT=True, ROWS=1, BLOCK=4096, TAIL=1024, LOOPING=True, SPLIT=1), 8),
     (tn._norm_rows_kernel, rows, "bf16", "fp32", dict(HAS_RESIDUAL=True, HAS_WEIGHT=True, ROWS=1, BLOCK=8192, TAIL=0, LOOPING=False, SPLIT=4), 4),
     (tn._norm_chunks_kernel, chunks, "bf16", "bf16", dict(N_COLS=8192, HAS_RESIDUAL=True, HAS_WEIGHT=True, CHUNK=4096), 8),
-    (tn._norm_aligned_body_kernel, aligned, "bf16", "fp32", dict(HAS_RESIDUAL=True, HAS_WEIGHT=True, VEC=8, BLOCK=4096, TAIL=1024, LOOPING=False, WEIGHT_FIRST=False), 16),
-    (tn._norm_aligned_body_kernel, aligned, "bf16", "bf16", dict(HAS_RESIDUAL=False, HAS_WEIGHT=True, VEC=8, BLOCK=4096, TAIL=1024, LOOPING=False, WEIGHT_FIRST=True), 8),
-    (tn._norm_aligned_body_kernel, aligned, "fp16", "fp16", dict(HAS_RESIDUAL=False, HAS_WEIGHT=True, VEC=8, BLOCK=4096, TAIL=1024, LOOPING=True, WEIGHT_FIRST=False), 4),
+    (tn._norm_aligned_body_kernel, aligned, "bf16", "fp32", dict(HAS_RESIDUAL=True, HAS_WEIGHT=True, VEC=8, BLOCK=4096, TAIL=1024, LOOPING=False, WEIGHT_FIRST=False, WEIGHT_HEADS=False), 16),
+    (tn._norm_aligned_body_kernel, aligned, "bf16", "bf16", dict(HAS_RESIDUAL=False, HAS_WEIGHT=True, VEC=8, BLOCK=4096, TAIL=1024, LOOPING=False, WEIGHT_FIRST=True, WEIGHT_HEADS=False), 8),
+    (tn._norm_aligned_body_kernel, aligned, "fp16", "fp16", dict(HAS_RESIDUAL=False, HAS_WEIGHT=True, VEC=8, BLOCK=4096, TAIL=1024, LOOPING=True, WEIGHT_FIRST=False, WEIGHT_HEADS=False), 4),
+    # its weight from copies shifted by each head: in 16-byte vectors too (the last variant but one, element by element)
+    (tn._norm_aligned_body_kernel, aligned, "bf16", "bf16", dict(HAS_RESIDUAL=False, HAS_WEIGHT=True, VEC=8, BLOCK=4096, TAIL=1024, LOOPING=False, WEIGHT_FIRST=True, WEIGHT_HEADS=True), 8),
 ]
 for fn, sig, x, w, consts, warps in variants:
     signature = {k: v.format(x=x, w=w) for k, v in sig.items()}
@@ -122,8 +124,9 @@ def test_kernels_compile_for_hopper_with_16_byte_loads_and_pdl(pytester: pytest.
     assert run.returncode == 0, run.stderr[-3000:]
     # per variant: name, dtypes, 16-byte loads and stores, whether griddepcontrol (PDL) is in the PTX
     variants = [line.split() for line in run.stdout.splitlines()]
-    assert len(variants) == 9, run.stdout
+    assert len(variants) == 10, run.stdout
     assert all(int(loads) > 0 and int(stores) > 0 and pdl == "1" for *_, loads, stores, pdl in variants), run.stdout
+    assert int(variants[-1][3]) > int(variants[-3][3]), run.stdout  # the weight's loads in vectors too
 
 
 def test_interpreter_works_after_another_impl_imported_triton(pytester: pytest.Pytester) -> None:
@@ -212,15 +215,19 @@ for residual, wdtype in ((False, torch.float32), (True, torch.bfloat16)):
             assert not residual or torch.equal(looped[1], once[1]), (residual, rows, programs, tail)
 
 # the aligned-body kernel (H = 5125, packed rows), one row a program (over several waves, and
-# in one: the weight loaded first) and looping, against the rows kernel on the same rows: r_out
+# in one: the weight loaded first; its weight from copies shifted by each head bit for bit what
+# it loads element by element) and looping, against the rows kernel on the same rows: r_out
 # bit for bit, y within two ulps (the sum's order differs, so rstd may by one); a base off the
 # 16-byte boundary takes the rows kernel
 for residual, dtype in ((False, torch.bfloat16), (True, torch.float16), (True, torch.float32)):
     flat = torch.randn(19 * 5125 + 1, dtype=dtype)
     for x in (flat[:-1].view(19, 5125), flat[1:].view(19, 5125)):
         r = torch.randn(19, 5125, dtype=dtype) if residual else None
-        w = torch.randn(5125, dtype=torch.float32)
+        w = torch.randn(5125, dtype=torch.float32 if residual else dtype)
         rows = tn.launch(x, r, w, 1e-6, 1.0, launch_plan=tn.Plan(True, 1, 8192, 4, 19))
+        one_row = tn.launch(x, r, w, 1e-6, 1.0, launch_plan=tn.aligned_body(19, 5125, 4))
+        heads = tn.launch(x, r, w, 1e-6, 1.0, launch_plan=tn.aligned_body(19, 5125, 4, weight_heads=True))
+        assert all(torch.equal(a, b) for a, b in zip(heads, one_row) if a is not None), "weight from shifted copies"
         for programs in (None, 5, 16):  # 5 rounds up to 8
             aligned = tn.launch(x, r, w, 1e-6, 1.0, launch_plan=tn.aligned_body(19, 5125, 4, programs))
             torch.testing.assert_close(aligned[0], rows[0], rtol=2 * torch.finfo(dtype).eps, atol=0)
@@ -235,10 +242,18 @@ sys.path.insert(0, BENCHMARKS)
 from tune_triton import parse_plan, plan_name
 
 for spec, T, H in (("r1w8p2", 32768, 5120), ("r2w16u", 4096, 5120), ("c2048w8", 7, 20000),
-                   ("r1w4p4a", 32768, 5125), ("r1w16a", 3, 5125), ("r4w8", 4096, 2048), ("r1w4s4u", 1, 5120)):
+                   ("r1w4p4a", 32768, 5125), ("r1w16a", 3, 5125), ("r4w8", 4096, 2048), ("r1w4s4u", 1, 5120),
+                   ("r1w4av", 32768, 5125)):
     p = parse_plan(spec, T, H, False, 132)
     assert p is not None and plan_name(p, 132, H) == f"triton[{spec}]", (spec, p)
 assert parse_plan("r1w8p2", 32768, 5120, False, 132).tail == 1024 and parse_plan("r1w4p4a", 32768, 5125, False, 132).programs == 528
+assert parse_plan("r1w4av", 32768, 5125, False, 132).weight_heads and not parse_plan("r1w4a", 9, 5125, False, 132).weight_heads
+try:
+    tn.from_spec("r1w4p4av", 32768, 5125, tn.MAX_SINGLE_PASS, 132)
+except ValueError:
+    pass
+else:
+    raise AssertionError("shifted copies of the weight for looping programs")
 for spec, T, H in (("r1w8p4", 100, 5120), ("r4w8", 1, 2048), ("r4w8", 4096, 8192), ("r1w4p4a", 300, 5125), ("r1w64", 9, 1024)):
     assert parse_plan(spec, T, H, False, 132) is None, spec
 print("ok")

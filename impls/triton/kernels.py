@@ -22,7 +22,9 @@ Three kernels:
 - aligned-body kernel: packed rows where H is not a multiple of 16 bytes, so that the rows
   kernel's loads and stores would be element by element: a row's 16-byte aligned body in
   vectors, its head and tail (under 16 bytes each) one by one; programs that loop take
-  rows of one head, loading the weight once.
+  rows of one head, loading the weight once; one row a program loads the weight shifted
+  by its head element by element, or in vectors from copies of the weight shifted by each
+  head that a small kernel writes first (``_weight_heads_kernel``).
 
 In Triton's interpreter (``interpret``; CPU tensors) fp32 converts to bf16 by truncation
 (triton 3.9: 196 of 400 bf16 outputs 1 ulp low, measured), so there the kernels round
@@ -229,9 +231,11 @@ def _aligned_row(
     n_cols, cols, ok, tail_cols, tail_ok, edge_cols, edge_ok,  # the row's pieces and their masks
     w, wt, we,  # the weight + bias at the pieces' columns, loaded (not LOAD_WEIGHT)
     eps, weight_bias,
+    w_heads_ptr, w_heads_stride,  # as in _norm_aligned_body_kernel
     HAS_RESIDUAL: tl.constexpr, HAS_WEIGHT: tl.constexpr, VEC: tl.constexpr,
     LOAD_WEIGHT: tl.constexpr,  # load the weight here, after x and r (one row a program, several waves)
     ROUND_BF16: tl.constexpr, USE_PDL: tl.constexpr,  # USE_PDL: let the next kernel launch after the loads
+    WEIGHT_HEADS: tl.constexpr,
 ):  # fmt: skip
     """Normalise and store one row of the aligned-body kernel."""
     body = tl.multiple_of(start + head, VEC)
@@ -240,7 +244,10 @@ def _aligned_row(
         r, rt, re = _load_pieces(r_ptr, body, start, cols, ok, tail_cols, tail_ok, edge_cols, edge_ok)
         s, st, se = s + r, st + rt, se + re
     if HAS_WEIGHT and LOAD_WEIGHT:
-        w, wt, we = _aligned_weight(w_ptr, head, cols, ok, tail_cols, tail_ok, edge_cols, edge_ok, weight_bias)
+        w, wt, we = _aligned_weight(
+            w_ptr, head, cols, ok, tail_cols, tail_ok, edge_cols, edge_ok, weight_bias,
+            w_heads_ptr, w_heads_stride, VEC, WEIGHT_HEADS,
+        )  # fmt: skip
     if USE_PDL:
         tl.extra.cuda.gdc_launch_dependents()
     if HAS_RESIDUAL:
@@ -274,10 +281,40 @@ def _store_pieces(
 
 
 @_jit
-def _aligned_weight(w_ptr, head, cols, ok, tail_cols, tail_ok, edge_cols, edge_ok, weight_bias):
-    """The weight + bias at a row's pieces: the body's shifted by the head (element by element)."""
-    w, wt, we = _load_pieces(w_ptr, head, 0, cols, ok, tail_cols, tail_ok, edge_cols, edge_ok)
+def _aligned_weight(
+    w_ptr, head, cols, ok, tail_cols, tail_ok, edge_cols, edge_ok, weight_bias,
+    w_heads_ptr, w_heads_stride, VEC: tl.constexpr, WEIGHT_HEADS: tl.constexpr,
+):  # fmt: skip
+    """The weight + bias at a row's pieces: the body's shifted by the head, element by element
+    from the weight, or (``WEIGHT_HEADS``) in vectors from the head's row of the shifted copies."""
+    if WEIGHT_HEADS:
+        shifted = w_heads_ptr + tl.multiple_of(head * w_heads_stride, VEC)
+        w = tl.load(shifted + cols, mask=ok, other=0.0).to(tl.float32)
+        wt = tl.load(shifted + tail_cols, mask=tail_ok, other=0.0).to(tl.float32)
+        we = tl.load(w_ptr + edge_cols, mask=edge_ok, other=0.0).to(tl.float32)
+    else:
+        w, wt, we = _load_pieces(w_ptr, head, 0, cols, ok, tail_cols, tail_ok, edge_cols, edge_ok)
     return w + weight_bias, wt + weight_bias, we + weight_bias
+
+
+@_jit
+def _weight_heads_kernel(
+    w_ptr,  # pointer to the weight, (n_cols,) packed
+    w_heads_ptr,  # pointer to the output, (VEC, stride): row h holds w[h:], then zeros
+    n_cols,  # columns of the weight (H)
+    stride,  # columns of an output row, a multiple of VEC >= n_cols
+    BLOCK: tl.constexpr,  # a power of two >= stride
+    USE_PDL: tl.constexpr,  # programmatic dependent launch (sm_90+)
+):
+    """The weight shifted by each head ``h`` (program h): the aligned-body kernel's rows of head h
+    load their body's weight from row h in 16-byte vectors."""
+    head = tl.program_id(0)
+    cols = tl.arange(0, BLOCK)
+    if USE_PDL:
+        tl.extra.cuda.gdc_wait()
+        tl.extra.cuda.gdc_launch_dependents()
+    w = tl.load(w_ptr + head + cols, mask=head + cols < n_cols, other=0.0)
+    tl.store(w_heads_ptr + head * stride + cols, w, mask=cols < stride)
 
 
 @_jit
@@ -291,6 +328,8 @@ def _norm_aligned_body_kernel(
     n_cols,  # columns of x (hidden size, H), not a multiple of VEC
     eps,  # epsilon inside the square root
     weight_bias,  # added to the weight: 1.0 is Gemma's (1 + w)
+    w_heads_ptr,  # the weight shifted by each head (_weight_heads_kernel), or the weight again, unread
+    w_heads_stride,  # columns of a row of w_heads_ptr, a multiple of VEC
     HAS_RESIDUAL: tl.constexpr,  # fused residual add: s = x + r, stored to r_out
     HAS_WEIGHT: tl.constexpr,  # scale by (w + weight_bias); without it, no scale
     VEC: tl.constexpr,  # elements in 16 bytes
@@ -300,6 +339,7 @@ def _norm_aligned_body_kernel(
     USE_PDL: tl.constexpr,  # programmatic dependent launch (sm_90+)
     LOOPING: tl.constexpr,  # fewer programs (a multiple of VEC) than rows: each loops over rows
     WEIGHT_FIRST: tl.constexpr,  # one row a program in one wave: load the weight before x, not after x and r
+    WEIGHT_HEADS: tl.constexpr,  # the body's weight in vectors from w_heads_ptr, not element by element
 ):
     """Packed rows whose starts are not 16-byte aligned (H % VEC != 0): a row's aligned body
     (its columns from the first 16-byte boundary, a multiple of VEC of them) in two pieces
@@ -307,7 +347,8 @@ def _norm_aligned_body_kernel(
     a program takes rows ``pid, pid + programs, ..``, which share one head (programs are a
     multiple of VEC), so the weight, shifted by it, is loaded once. One row a program loads the
     weight after x and r, or before x where the programs are one wave (few rows: its latency
-    would add to theirs)."""
+    would add to theirs); element by element, or in vectors from the weight's copy shifted by
+    the row's head (``WEIGHT_HEADS``, written by ``_weight_heads_kernel`` just before)."""
     first = tl.program_id(0)
     start = first.to(tl.int64) * n_cols  # the row's first element
     head = (VEC - start % VEC) % VEC  # columns before the first 16-byte boundary
@@ -324,7 +365,10 @@ def _norm_aligned_body_kernel(
         tl.extra.cuda.gdc_wait()
     w, wt, we = cols, tail_cols, edge  # unused without a weight, or loaded by _aligned_row
     if HAS_WEIGHT and (LOOPING or WEIGHT_FIRST):
-        w, wt, we = _aligned_weight(w_ptr, head, cols, ok, tail_cols, tail_ok, edge_cols, edge_ok, weight_bias)
+        w, wt, we = _aligned_weight(
+            w_ptr, head, cols, ok, tail_cols, tail_ok, edge_cols, edge_ok, weight_bias,
+            w_heads_ptr, w_heads_stride, VEC, WEIGHT_HEADS,
+        )  # fmt: skip
     if LOOPING:
         if USE_PDL:
             tl.extra.cuda.gdc_launch_dependents()
@@ -332,14 +376,15 @@ def _norm_aligned_body_kernel(
         for _ in range(first, n_rows, step):
             _aligned_row(
                 x_ptr, r_ptr, w_ptr, y_ptr, r_out_ptr, start, head, n_cols, cols, ok, tail_cols, tail_ok,
-                edge_cols, edge_ok, w, wt, we, eps, weight_bias, HAS_RESIDUAL, HAS_WEIGHT, VEC, False, ROUND_BF16, False,
+                edge_cols, edge_ok, w, wt, we, eps, weight_bias, w_heads_ptr, w_heads_stride,
+                HAS_RESIDUAL, HAS_WEIGHT, VEC, False, ROUND_BF16, False, WEIGHT_HEADS,
             )  # fmt: skip
             start += step.to(tl.int64) * n_cols
     else:
         _aligned_row(
             x_ptr, r_ptr, w_ptr, y_ptr, r_out_ptr, start, head, n_cols, cols, ok, tail_cols, tail_ok,
-            edge_cols, edge_ok, w, wt, we, eps, weight_bias, HAS_RESIDUAL, HAS_WEIGHT, VEC, not WEIGHT_FIRST, ROUND_BF16,
-            USE_PDL,
+            edge_cols, edge_ok, w, wt, we, eps, weight_bias, w_heads_ptr, w_heads_stride,
+            HAS_RESIDUAL, HAS_WEIGHT, VEC, not WEIGHT_FIRST, ROUND_BF16, USE_PDL, WEIGHT_HEADS,
         )  # fmt: skip
 
 

@@ -86,6 +86,9 @@ class Plan:
     # one row a program, its 16-byte aligned body in vectors (``kernels._norm_aligned_body_kernel``)
     # where H is not a multiple of 16 bytes and x and the residual are packed and aligned
     aligned_body: bool = False
+    # that kernel, one row a program, loads its weight in vectors from copies shifted by each
+    # head, written by a kernel launched first (``kernels._weight_heads_kernel``)
+    weight_heads: bool = False
     # programs a row block (rows kernel, one block, not looping): each reads the block whole for
     # its sum of squares and stores 1/split of its columns; ``programs`` counts row blocks
     split: int = 1
@@ -179,7 +182,7 @@ TABLES = {H200.device: H200}
 
 _SPEC = re.compile(
     r"(?:r(?P<rows>\d+)|c(?P<chunk>\d+))w(?P<warps>\d+)(?:p(?P<per_sm>\d+))?(?:s(?P<split>\d+))?"
-    r"(?:(?P<whole>u)|(?P<aligned>a))?$"
+    r"(?:(?P<whole>u)|(?P<aligned>a)(?P<heads>v)?)?$"
 )
 
 
@@ -210,7 +213,9 @@ def from_spec(spec: str, n_rows: int, n_cols: int, max_single_pass: int, multipr
     programs cut to what the shape holds; None where its block exceeds ``max_single_pass``."""
     m = _SPEC.match(spec)
     if m is None:
-        raise ValueError(f"plan spec {spec!r} is not r<rows>w<warps>[p<n>][s<n>][u|a] or c<chunk>w<warps>")
+        raise ValueError(f"plan spec {spec!r} is not r<rows>w<warps>[p<n>][s<n>][u|a|av] or c<chunk>w<warps>")
+    if m["heads"] and m["per_sm"]:
+        raise ValueError(f"plan spec {spec!r}: the weight's shifted copies (av) are for one row a program, not p<n>")
     warps = int(m["warps"])
     if m["chunk"]:
         chunk = int(m["chunk"])
@@ -221,7 +226,7 @@ def from_spec(spec: str, n_rows: int, n_cols: int, max_single_pass: int, multipr
         return None
     per_sm = int(m["per_sm"]) * multiprocessors if m["per_sm"] else None
     if m["aligned"]:
-        return aligned_body(n_rows, n_cols, min(warps, block // 32), per_sm)
+        return aligned_body(n_rows, n_cols, min(warps, block // 32), per_sm, weight_heads=bool(m["heads"]))
     warps = max(1, min(warps, rows * block // 32))
     blocks = triton.cdiv(n_rows, rows)
     if m["split"]:  # one block: its shares are powers of two
@@ -248,13 +253,19 @@ def split_row(p: Plan, n_cols: int) -> Plan:
     return dataclasses.replace(p, block=block, tail=tail)
 
 
-def aligned_body(n_rows: int, n_cols: int, num_warps: int, programs: int | None = None) -> Plan:
-    """A plan for the aligned-body kernel: one row a program, or ``programs`` (rounded up to a
-    multiple of ``ALIGNED_BODY_STEP``) looping over the rows. Where the inputs do not suit
-    that kernel (strided or unaligned rows), the rows kernel runs it, rows in two pieces."""
+def aligned_body(
+    n_rows: int, n_cols: int, num_warps: int, programs: int | None = None, weight_heads: bool = False
+) -> Plan:
+    """A plan for the aligned-body kernel: one row a program (its weight from shifted copies
+    with ``weight_heads``), or ``programs`` (rounded up to a multiple of ``ALIGNED_BODY_STEP``)
+    looping over the rows. Where the inputs do not suit that kernel (strided or unaligned
+    rows), the rows kernel runs it, rows in two pieces."""
     block, tail = pieces(n_cols)
     programs = n_rows if programs is None else min(n_rows, -(-programs // ALIGNED_BODY_STEP) * ALIGNED_BODY_STEP)
-    return Plan(True, 1, block, num_warps, programs, looping=programs < n_rows, tail=tail, aligned_body=True)
+    looping = programs < n_rows
+    return Plan(
+        True, 1, block, num_warps, programs, looping, tail, aligned_body=True, weight_heads=not looping and weight_heads
+    )
 
 
 def rules(
@@ -355,6 +366,17 @@ def _packed_and_aligned(n_cols: int, *rows: torch.Tensor | None) -> bool:
     return all(t is None or (t.stride(0) == n_cols and t.data_ptr() % 16 == 0) for t in rows)
 
 
+def _weight_heads(weight: torch.Tensor, vec: int, flags: dict[str, Any]) -> torch.Tensor:
+    """The weight shifted by each head 0..vec-1: a (vec, H rounded up to vec) tensor."""
+    stride = triton.cdiv(weight.numel(), vec) * vec
+    heads = torch.empty((vec, stride), dtype=weight.dtype, device=weight.device)
+    pdl = {k: v for k, v in flags.items() if k in ("USE_PDL", "launch_pdl")}
+    kernels._weight_heads_kernel[(vec,)](
+        weight, heads, weight.numel(), stride, BLOCK=triton.next_power_of_2(stride), num_warps=4, **pdl
+    )
+    return heads
+
+
 def launch(
     x: torch.Tensor,
     residual: torch.Tensor | None,
@@ -403,9 +425,13 @@ def launch(
         vec = 16 // x.element_size()
         if p.aligned_body and n_cols % vec and _packed_and_aligned(n_cols, x2, r2):
             block, tail = pieces(n_cols - n_cols % vec)  # the body's columns at most
+            w_heads = args[2]  # unread
+            if p.weight_heads and weight is not None:
+                w_heads = _weight_heads(weight, vec, flags)
             kernels._norm_aligned_body_kernel[(p.programs,)](
-                *args, n_rows, n_cols, eps, weight_bias, VEC=vec, BLOCK=block, TAIL=tail, LOOPING=p.looping,
-                WEIGHT_FIRST=p.programs <= multiprocessors(x.device), **flags
+                *args, n_rows, n_cols, eps, weight_bias, w_heads, w_heads.size(-1), VEC=vec, BLOCK=block, TAIL=tail,
+                LOOPING=p.looping, WEIGHT_FIRST=p.programs <= multiprocessors(x.device),
+                WEIGHT_HEADS=w_heads is not args[2], **flags,
             )  # fmt: skip
         elif p.single_pass:
             kernels._norm_rows_kernel[(p.programs * p.split,)](

@@ -115,8 +115,11 @@ class Table:
 # block per program; r<rows>w<warps>p<n>, n programs a multiprocessor looping over the
 # blocks; either ending in u: the row as one power-of-two block, not two pieces;
 # r<rows>w<warps>s<n>, n programs a row block, each storing 1/n of its columns (one block);
-# r1w<warps>[p<n>]a, the aligned-body kernel (rows not 16-byte aligned); c<chunk>w<warps>,
+# r1w<warps>[p<n>]a, the aligned-body kernel (rows not 16-byte aligned), r1w<warps>av with its
+# weight in vectors from copies shifted by each head; c<chunk>w<warps>,
 # the chunked kernel. Where each cell was timed (benchmarks/results/):
+# - h200-2026-12-02-heads: H 5125, the aligned-body kernel with its weight from shifted copies
+#   (av) at rms_norm's T 4096-32768, and 5 cells of T 16-1024 (each 1 % or more faster);
 # - h200-2026-12-02-static: T 1 at H 2880, 5125, 7168 and fused_add's at 6144 with an fp32
 #   weight (s<n>); T 16384-32768 at H 6144 and 7168 (the chunked kernel with H a constant);
 #   rms_norm at T 4096 for H 4096-8192 and with an fp32 weight at 1024 x 2048;
@@ -131,7 +134,7 @@ _H200_PLANS = {
         2880: {1: "r1w8s4u", 16: "r1w8u", 256: "r2w8u", 1024: "r1w4u", 4096: "r2w4", 16384: "r1w4u", 32768: "r2w4u"},
         4096: {1: "r1w8s4", 16: "r1w8", 256: "r2w8", 1024: "r1w8p4", 4096: "r1w8", 16384: "c2048w8", 32768: "c2048w8"},
         5120: {1: "r1w8s4u", 16: "r1w16u", 256: "r2w16u", 1024: "r1w4", 4096: "r1w8", 16384: "r1w8", 32768: "r1w8"},
-        5125: {1: "r1w8a", 16: "r1w4a", 256: "r1w4a", 1024: "r1w4p4a", 4096: "r1w4p4a", 16384: "r1w4p4a", 32768: "r1w4p4a"},
+        5125: {1: "r1w8a", 16: "r1w4a", 256: "r1w4a", 1024: "r1w4p4a", 4096: "r1w4av", 16384: "r1w4av", 32768: "r1w4av"},
         6144: {1: "r1w8s4u", 16: "r1w16u", 256: "r2w16u", 1024: "r2w8", 4096: "c4096w8", 16384: "c2048w8", 32768: "c4096w8"},
         7168: {1: "r1w16s8", 16: "r1w16", 256: "r2w16", 1024: "r1w16p2", 4096: "r1w8", 16384: "c4096w16", 32768: "c4096w16"},
         8192: {1: "r1w8s4", 16: "r1w16", 256: "r2w16", 1024: "r1w8", 4096: "r2w16", 16384: "c4096w16", 32768: "c4096w16"},
@@ -141,7 +144,7 @@ _H200_PLANS = {
         2880: {1: "r1w16s2u", 16: "r1w32u", 256: "r2w16u", 1024: "r2w8u", 4096: "r2w4p4", 16384: "r2w4", 32768: "r2w4"},
         4096: {1: "r1w8s4", 16: "r1w32", 256: "r2w16", 1024: "r2w16p2", 4096: "r2w4", 16384: "r1w4", 32768: "r1w4"},
         5120: {1: "r1w4", 16: "r1w8u", 256: "r1w4", 1024: "r1w4p4", 4096: "r2w8", 16384: "r2w8", 32768: "r2w8"},
-        5125: {1: "r1w32s16u", 16: "r1w4", 256: "r2w8", 1024: "r1w4p4a", 4096: "r1w4p4a", 16384: "r1w4p4a", 32768: "r1w4p4a"},
+        5125: {1: "r1w32s16u", 16: "r1w16a", 256: "r2w8", 1024: "r1w4p4a", 4096: "r1w4av", 16384: "r1w4av", 32768: "r1w4av"},
         6144: {1: "r1w4s8u", 16: "r1w8u", 256: "r1w16u", 1024: "r2w8p2", 4096: "c2048w8", 16384: "c4096w8", 32768: "c4096w8"},
         7168: {1: "r1w4s8", 16: "r1w8", 256: "r1w16", 1024: "r1w16p2", 4096: "r1w16p2", 16384: "c2048w16", 32768: "c2048w16"},
         8192: {1: "r1w16s4", 16: "r1w8", 256: "r1w16p1", 1024: "r1w16p2", 4096: "c2048w16", 16384: "c4096w16", 32768: "c4096w16"},
@@ -151,7 +154,7 @@ _H200_PLANS = {
         2880: {1: "r1w16s2u", 16: "r1w16u", 256: "r1w16u", 1024: "r1w4u", 4096: "r1w4", 16384: "r1w8", 32768: "r1w8"},
         4096: {1: "r1w4s4", 16: "r1w8", 256: "r2w8", 1024: "r4w8", 4096: "c4096w16", 16384: "c4096w16", 32768: "c4096w16"},
         5120: {1: "r1w4s8u", 16: "r1w4u", 256: "r2w16u", 1024: "r2w16u", 4096: "r1w16u", 16384: "r1w16u", 32768: "r1w16u"},
-        5125: {1: "r1w8a", 16: "r1w4a", 256: "r1w4", 1024: "r1w4a", 4096: "r1w4a", 16384: "r1w4a", 32768: "r1w4a"},
+        5125: {1: "r1w8a", 16: "r1w4a", 256: "r1w16a", 1024: "r1w4a", 4096: "r1w4a", 16384: "r1w4a", 32768: "r1w4a"},
         6144: {1: "r1w4s8u", 16: "r1w4u", 256: "r1w16p1u", 1024: "r1w16u", 4096: "r1w16u", 16384: "c4096w16", 32768: "c4096w16"},
         7168: {1: "r1w4s4", 16: "r1w4", 256: "r1w16p1", 1024: "r1w4", 4096: "r1w4", 16384: "c4096w16", 32768: "c2048w16"},
         8192: {1: "r1w4s8", 16: "r1w4", 256: "r1w16p1", 1024: "r1w4", 4096: "r1w32", 16384: "c4096w16", 32768: "c4096w16"},
@@ -161,7 +164,7 @@ _H200_PLANS = {
         2880: {1: "r1w8s2u", 16: "r1w16u", 256: "r2w16u", 1024: "r1w4", 4096: "r1w4", 16384: "r1w8", 32768: "c2048w8"},
         4096: {1: "r1w8s4", 16: "r1w8", 256: "r1w32", 1024: "r2w4", 4096: "r1w16", 16384: "c4096w16", 32768: "c4096w16"},
         5120: {1: "r1w4s8u", 16: "r1w4u", 256: "r1w16p1", 1024: "r1w8p2u", 4096: "r1w16", 16384: "r1w16", 32768: "r1w16"},
-        5125: {1: "r1w8a", 16: "r1w16a", 256: "r1w8", 1024: "r1w16p2a", 4096: "r1w4a", 16384: "r1w4a", 32768: "r1w4a"},
+        5125: {1: "r1w8a", 16: "r1w16a", 256: "r1w16a", 1024: "r1w8a", 4096: "r1w4a", 16384: "r1w4a", 32768: "r1w4a"},
         6144: {1: "r1w4s8u", 16: "r1w4u", 256: "r2w8", 1024: "r1w8p2u", 4096: "r1w4", 16384: "c2048w16", 32768: "c2048w16"},
         7168: {1: "r1w4s8", 16: "r1w4", 256: "r1w16", 1024: "r1w8p2", 4096: "r1w4", 16384: "c2048w16", 32768: "c2048w16"},
         8192: {1: "r1w4s8", 16: "r1w8", 256: "r2w8", 1024: "r2w16p1", 4096: "r1w16", 16384: "r1w32", 32768: "r1w16"},
@@ -171,7 +174,8 @@ _H200_PLANS = {
 H200 = Table(
     device="NVIDIA H200",
     multiprocessors=132,
-    source="benchmarks/results/h200-2026-12-02-static/tune_*.json.xz, h200-2026-12-02-aligned/tune_*.json.xz, "
+    source="benchmarks/results/h200-2026-12-02-heads/tune_heads.json.xz, "
+    "h200-2026-12-02-static/tune_*.json.xz, h200-2026-12-02-aligned/tune_*.json.xz, "
     "h200-2026-12-02/tune_triton.json.xz, "
     "h200-2026-12-01/tune_triton.json",
     plans=_H200_PLANS,

@@ -120,6 +120,7 @@ class Table:
 # the chunked kernel. Where each cell was timed (benchmarks/results/):
 # - h200-2026-12-02-heads: H 5125, the aligned-body kernel with its weight from shifted copies
 #   (av) at rms_norm's T 4096-32768, and 5 cells of T 16-1024 (each 1 % or more faster);
+#   fused_add's at 32768 x 8192 with an fp32 weight (tune_fused_8192);
 # - h200-2026-12-02-static: T 1 at H 2880, 5125, 7168 and fused_add's at 6144 with an fp32
 #   weight (s<n>); T 16384-32768 at H 6144 and 7168 (the chunked kernel with H a constant);
 #   rms_norm at T 4096 for H 4096-8192 and with an fp32 weight at 1024 x 2048;
@@ -167,14 +168,14 @@ _H200_PLANS = {
         5125: {1: "r1w8a", 16: "r1w16a", 256: "r1w16a", 1024: "r1w8a", 4096: "r1w4a", 16384: "r1w4a", 32768: "r1w4a"},
         6144: {1: "r1w4s8u", 16: "r1w4u", 256: "r2w8", 1024: "r1w8p2u", 4096: "r1w4", 16384: "c2048w16", 32768: "c2048w16"},
         7168: {1: "r1w4s8", 16: "r1w4", 256: "r1w16", 1024: "r1w8p2", 4096: "r1w4", 16384: "c2048w16", 32768: "c2048w16"},
-        8192: {1: "r1w4s8", 16: "r1w8", 256: "r2w8", 1024: "r2w16p1", 4096: "r1w16", 16384: "r1w32", 32768: "r1w16"},
+        8192: {1: "r1w4s8", 16: "r1w8", 256: "r2w8", 1024: "r2w16p1", 4096: "r1w16", 16384: "r1w32", 32768: "r1w32"},
     },
 }
 # fmt: on
 H200 = Table(
     device="NVIDIA H200",
     multiprocessors=132,
-    source="benchmarks/results/h200-2026-12-02-heads/tune_heads.json.xz, "
+    source="benchmarks/results/h200-2026-12-02-heads/tune_heads.json.xz, tune_fused_8192.json.xz, "
     "h200-2026-12-02-static/tune_*.json.xz, h200-2026-12-02-aligned/tune_*.json.xz, "
     "h200-2026-12-02/tune_triton.json.xz, "
     "h200-2026-12-01/tune_triton.json",

@@ -430,13 +430,11 @@ def launch(
         vec = 16 // x.element_size()
         if p.aligned_body and n_cols % vec and _packed_and_aligned(n_cols, x2, r2):
             block, tail = pieces(n_cols - n_cols % vec)  # the body's columns at most
-            w_heads = args[2]  # unread
-            if p.weight_heads and weight is not None:
-                w_heads = _weight_heads(weight, vec, flags)
+            heads = p.weight_heads and weight is not None
+            w_heads = _weight_heads(weight, vec, flags) if heads else args[2]  # the weight again, unread
             kernels._norm_aligned_body_kernel[(p.programs,)](
                 *args, n_rows, n_cols, eps, weight_bias, w_heads, w_heads.size(-1), VEC=vec, BLOCK=block, TAIL=tail,
-                LOOPING=p.looping, WEIGHT_FIRST=p.programs <= multiprocessors(x.device),
-                WEIGHT_HEADS=w_heads is not args[2], **flags,
+                LOOPING=p.looping, WEIGHT_FIRST=p.programs <= multiprocessors(x.device), WEIGHT_HEADS=heads, **flags,
             )  # fmt: skip
         elif p.single_pass:
             kernels._norm_rows_kernel[(p.programs * p.split,)](

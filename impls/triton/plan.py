@@ -118,9 +118,10 @@ class Table:
 # r1w<warps>[p<n>]a, the aligned-body kernel (rows not 16-byte aligned), r1w<warps>av with its
 # weight in vectors from copies shifted by each head; c<chunk>w<warps>,
 # the chunked kernel. Where each cell was timed (benchmarks/results/):
-# - h200-2026-12-02-heads: H 5125, the aligned-body kernel with its weight from shifted copies
-#   (av) at rms_norm's T 4096-32768, and 5 cells of T 16-1024 (each 1 % or more faster);
-#   fused_add's at 32768 x 8192 with an fp32 weight (tune_fused_8192);
+# - h200-2026-12-02-heads: H 5125, where the tune's fastest beat the cell's plan by 1 % or more:
+#   the aligned-body kernel with its weight from shifted copies (av) at rms_norm's T 4096-32768,
+#   and 5 cells of T 16-1024 (fused_add's at T 16384-32768 kept their plans, 0.1-0.6 % behind
+#   the fastest); fused_add's at 32768 x 8192 with an fp32 weight (tune_fused_8192, 0.6 %);
 # - h200-2026-12-02-static: T 1 at H 2880, 5125, 7168 and fused_add's at 6144 with an fp32
 #   weight (s<n>); T 16384-32768 at H 6144 and 7168 (the chunked kernel with H a constant);
 #   rms_norm at T 4096 for H 4096-8192 and with an fp32 weight at 1024 x 2048;

@@ -120,7 +120,7 @@ class Table:
 # the chunked kernel. Where each cell was timed (benchmarks/results/):
 # - h200-2026-12-02-heads: H 5125, where the tune's fastest beat the cell's plan by 1 % or more:
 #   the aligned-body kernel with its weight from shifted copies (av) at rms_norm's T 4096-32768,
-#   and 5 cells of T 16-1024 (fused_add's at T 4096-32768 kept their plans, 0-0.6 % behind
+#   and 4 cells of T 16-1024 (fused_add's at T 4096-32768 kept their plans, 0-0.6 % behind
 #   the fastest); fused_add's at 32768 x 8192 with an fp32 weight (tune_fused_8192, 0.6 %);
 # - h200-2026-12-02-static: T 1 at H 2880, 5125, 7168 and fused_add's at 6144 with an fp32
 #   weight (s<n>); T 16384-32768 at H 6144 and 7168 (the chunked kernel with H a constant);

@@ -235,6 +235,10 @@ for residual, dtype in ((False, torch.bfloat16), (True, torch.float16), (True, t
         few = tn.launch(x[:3], r if r is None else r[:3], w, 1e-6, 1.0, launch_plan=tn.aligned_body(3, 5125, 4))
         torch.testing.assert_close(few[0], rows[0][:3], rtol=2 * torch.finfo(dtype).eps, atol=0)
         assert not residual or torch.equal(few[1], rows[1][:3]), (residual, dtype)
+        few_heads = tn.launch(
+            x[:3], r if r is None else r[:3], w, 1e-6, 1.0, launch_plan=tn.aligned_body(3, 5125, 4, weight_heads=True)
+        )
+        assert all(torch.equal(a, b) for a, b in zip(few_heads, few) if a is not None), "weight first, from copies"
 
 # the tuning sweep's specs (benchmarks/tune_triton.py) are the tables' (plan.from_spec): a parsed
 # plan is named by its spec, and a spec the shape cannot hold as given is None, not cut to fit

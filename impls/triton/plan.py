@@ -372,14 +372,14 @@ def _packed_and_aligned(n_cols: int, *rows: torch.Tensor | None) -> bool:
     return all(t is None or (t.stride(0) == n_cols and t.data_ptr() % 16 == 0) for t in rows)
 
 
-def _weight_heads(weight: torch.Tensor, vec: int, flags: dict[str, Any]) -> torch.Tensor:
+def _weight_heads(weight: torch.Tensor, vec: int) -> torch.Tensor:
     """The weight shifted by each head 0..vec-1: a (vec, H rounded up to vec) tensor."""
     stride = triton.cdiv(weight.numel(), vec) * vec
     heads = torch.empty((vec, stride), dtype=weight.dtype, device=weight.device)
-    pdl = {k: v for k, v in flags.items() if k in ("USE_PDL", "launch_pdl")}
     kernels._weight_heads_kernel[(vec,)](
-        weight, heads, weight.numel(), stride, BLOCK=triton.next_power_of_2(stride), num_warps=4, **pdl
-    )
+        weight, heads, weight.numel(), stride, BLOCK=triton.next_power_of_2(stride), num_warps=4,
+        **_pdl_flags(weight.device),
+    )  # fmt: skip
     return heads
 
 
@@ -432,7 +432,7 @@ def launch(
         if p.aligned_body and n_cols % vec and _packed_and_aligned(n_cols, x2, r2):
             block, tail = pieces(n_cols - n_cols % vec)  # the body's columns at most
             heads = p.weight_heads and weight is not None
-            w_heads = _weight_heads(weight, vec, flags) if heads else args[2]  # the weight again, unread
+            w_heads = _weight_heads(weight, vec) if heads else args[2]  # the weight again, unread
             kernels._norm_aligned_body_kernel[(p.programs,)](
                 *args, n_rows, n_cols, eps, weight_bias, w_heads, w_heads.size(-1), VEC=vec, BLOCK=block, TAIL=tail,
                 LOOPING=p.looping, WEIGHT_FIRST=p.programs <= multiprocessors(x.device), WEIGHT_HEADS=heads, **flags,

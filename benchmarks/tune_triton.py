@@ -35,6 +35,8 @@ CHUNKED = ((1024, 2), (1024, 4), (2048, 4), (2048, 8), (2048, 16), (4096, 8), (4
 # Programs sharing a row block, each storing its share of the columns, at few tokens.
 SPLITS = (2, 4, 8, 16)
 SPLIT_MAX_TOKENS = 16
+# A row over a thread-block cluster, each program loading its share, at as few tokens: (programs, warps).
+CLUSTERS = ((2, 4), (2, 8), (4, 2), (4, 4), (4, 8), (8, 1), (8, 2), (8, 4))
 GROUP = 4  # candidates timed in alternation at once (their inputs are all on the GPU)
 PAIRINGS = "x:0,fp32:1"  # weight dtype (x: x's dtype):weight_bias
 
@@ -62,6 +64,10 @@ def plans(tokens: int, hidden: int, multiprocessors: int) -> list[Any]:
         for split, warps in itertools.product(SPLITS, WARPS):
             if block // split >= 256 and 2 <= block // (32 * warps) <= 64:
                 out.append(tn.Plan(True, 1, block, warps, tokens, split=split))
+        for programs, warps in CLUSTERS:  # sm_90+
+            p = tn.cluster(tokens, hidden, programs, warps)
+            if p.num_warps == warps and p not in out:
+                out.append(p)
     if hidden >= tn.ALIGNED_BODY_MIN_COLS and hidden % 8:  # rows of bf16 not 16-byte aligned
         for w, per_sm in itertools.product(WARPS, (None, 1, 2, 4)):
             programs = per_sm and per_sm * multiprocessors
@@ -88,7 +94,8 @@ def parse_plan(
     device tables (``plan.from_spec``): ``r2w16`` (rows, warps; one row block per program),
     ``r1w8p2`` (2 programs per multiprocessor looping over the row blocks, each loading its
     next block early), either ending in ``u`` (the row as one power-of-two block, not two
-    pieces); ``r1w4s4`` (4 programs a row, each storing a quarter of it); ``r1w8a`` (the
+    pieces); ``r1w4s4`` (4 programs a row, each storing a quarter of it); ``r1w4k5`` (5 programs
+    a row in a thread-block cluster, each loading a fifth of it); ``r1w8a`` (the
     aligned-body kernel, one row a program; ``r1w8av``: its weight in vectors from copies
     shifted by each head); ``c2048w8`` (the chunked kernel). None where the
     shape cannot hold the spec as given (looping programs need more blocks than programs; rows
@@ -107,13 +114,15 @@ def parse_plan(
 def plan_name(p: Any, multiprocessors: int, hidden: int) -> str:
     """``triton[r2w16]``: rows and warps; ``triton[r1w8p2]``: 2 programs per multiprocessor, looping;
     ``triton[r1w8a]``: the aligned-body kernel (``r1w8av``: its weight from shifted copies);
-    ``triton[r1w4s4]``: 4 programs a row;
+    ``triton[r1w4s4]``: 4 programs a row; ``triton[r1w4k5]``: 5 programs a row in a cluster;
     either with ``u`` where the row is one block that two pieces would hold in fewer columns;
     ``triton[c2048w4]``: the two-pass kernel in chunks of 2048 with 4 warps."""
     from pytest_normfusion.impls.triton import plan as tn
 
     if not p.single_pass:
         return f"triton[c{p.block}w{p.num_warps}]"
+    if p.cluster:
+        return f"triton[r1w{p.num_warps}k{p.cluster}]"
     if p.aligned_body:
         per_sm = f"p{p.programs // multiprocessors}" if p.looping else ""
         return f"triton[r1w{p.num_warps}{per_sm}a{'v' if p.weight_heads else ''}]"

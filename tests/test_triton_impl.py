@@ -129,6 +129,63 @@ def test_kernels_compile_for_hopper_with_16_byte_loads_and_pdl(pytester: pytest.
     assert int(variants[-1][3]) > int(variants[-3][3]), run.stdout  # the weight's loads in vectors too
 
 
+# The cluster kernel for Hopper: ptxas takes its exchange (distributed shared memory and cluster
+# barriers, inline PTX), a program pushes its partial sum to each program of the cluster, a
+# single row (strides 0) loads in 16-byte vectors where H is not a multiple of 16 (5125: EDGE),
+# and its PTX with the cluster declared (plan._cluster_ptx) compiles to a cubin that carries it.
+_CLUSTER_FOR_HOPPER = """
+import pathlib
+import re
+import subprocess
+import triton
+from triton.backends.compiler import GPUTarget
+from triton.compiler import ASTSource
+from pytest_normfusion.impls.triton import kernels as tn
+from pytest_normfusion.impls.triton import plan
+
+sig = {"x_ptr": "*bf16", "r_ptr": "*bf16", "w_ptr": "*fp32", "y_ptr": "*bf16", "r_out_ptr": "*bf16", "n_cols": "i32",
+       "n_body": "i32", "x_stride": "i32", "r_stride": "i32", "out_stride": "i32", "eps": "fp32", "weight_bias": "fp32",
+       "HAS_RESIDUAL": "constexpr", "HAS_WEIGHT": "constexpr", "SHARE": "constexpr", "PARTS": "constexpr",
+       "EDGE": "constexpr", "SUM_PTX": "constexpr", "USE_PDL": "constexpr"}
+for parts, share, edge in ((2, 4096, False), (6, 1024, True)):
+    divisible = [i for i, k in enumerate(sig) if sig[k].startswith("*") or k in ("n_body", "x_stride", "r_stride", "out_stride")]
+    if not edge:
+        divisible.append(list(sig).index("n_cols"))
+    consts = dict(HAS_RESIDUAL=True, HAS_WEIGHT=True, SHARE=share, PARTS=parts, EDGE=edge, SUM_PTX=tn.cluster_sum_ptx(parts), USE_PDL=True)
+    src = ASTSource(fn=tn._norm_cluster_kernel, signature=sig, constexprs=consts, attrs={(i,): [["tt.divisibility", 16]] for i in divisible})
+    options = {"num_warps": 4, "launch_pdl": True}
+    compiled = triton.compile(src, target=GPUTarget("cuda", 90, 32), options=options)
+    ptx = compiled.asm["ptx"]
+    options["ir_override"] = plan._cluster_ptx(compiled.hash, ptx, parts)
+    declared = triton.compile(src, target=GPUTarget("cuda", 90, 32), options=options)
+    pathlib.Path("declared.cubin").write_bytes(declared.asm["cubin"])
+    tool = pathlib.Path(triton.__file__).parent / "backends" / "nvidia" / "bin" / "cuobjdump"
+    elf = subprocess.run([str(tool), "-elf", "declared.cubin"], capture_output=True, text=True, check=True).stdout
+    assert f".reqnctapercluster {parts}, 1, 1" in declared.asm["ptx"] and "EIATTR_CTA_PER_CLUSTER" in elf, parts
+    barriers = " ".join(re.findall(r"barrier\\.cluster\\.[a-z.]+", ptx))
+    loads = len(re.findall(r"ld\\.global[^\\n]*\\.v4", ptx))
+    print(parts, len(compiled.asm["cubin"]) > 0, loads, len(re.findall(r"st\\.shared::cluster", ptx)), barriers)
+"""
+
+
+def test_cluster_kernel_compiles_for_hopper_with_its_exchange(pytester: pytest.Pytester) -> None:
+    import triton
+
+    if not (Path(triton.__file__).parent / "backends" / "nvidia" / "bin" / "ptxas").exists():
+        pytest.skip("no ptxas in the triton wheel")
+    script = pytester.makepyfile(cluster_hopper=_CLUSTER_FOR_HOPPER)
+    env = {**os.environ, "NORMFUSION_TRITON_INTERPRET": "0", "TRITON_DEFAULT_FP_FUSION": "1"}
+    env.pop("TRITON_INTERPRET", None)
+    run = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env, timeout=600)
+    assert run.returncode == 0, run.stderr[-3000:]
+    barriers = "barrier.cluster.arrive.relaxed.aligned barrier.cluster.wait.aligned"
+    barriers += " barrier.cluster.arrive.release.aligned barrier.cluster.wait.acquire.aligned"
+    for line, parts in zip(run.stdout.splitlines(), (2, 6), strict=True):
+        size, cubin, loads, pushes, order = line.split(maxsplit=4)
+        # x, the residual and the weight in 16-byte vectors; one push a program; the barrier's phases in order
+        assert (int(size), cubin, int(pushes), order) == (parts, "True", parts, barriers) and int(loads) >= 3, line
+
+
 def test_interpreter_works_after_another_impl_imported_triton(pytester: pytest.Pytester) -> None:
     """torch-compile first: ``import torch._dynamo`` imports triton before our kernels load."""
     result = _run(
@@ -190,6 +247,8 @@ for T, H, residual, fp32_weight in itertools.product(
         assert p == tn.plan(T, H, residual, multiprocessors=132), where  # the rules
     elif not p.single_pass:
         assert p.programs == T and p.rows == 1 and not p.looping and p.block <= tn.MAX_SINGLE_PASS, where
+    elif p.cluster:  # a row over a cluster: as many power-of-two shares as it needs
+        assert p.programs == T and 2 <= p.cluster <= tn.MAX_CLUSTER and p.block * (p.cluster - 1) < H <= p.block * p.cluster, where
     else:
         blocks = -(-T // p.rows)
         assert p.columns >= H and p.rows * p.columns <= tn.MAX_SINGLE_PASS and 32 * p.num_warps <= p.rows * 2 * p.block, where
@@ -247,7 +306,7 @@ from tune_triton import parse_plan, plan_name
 
 for spec, T, H in (("r1w8p2", 32768, 5120), ("r2w16u", 4096, 5120), ("c2048w8", 7, 20000),
                    ("r1w4p4a", 32768, 5125), ("r1w16a", 3, 5125), ("r4w8", 4096, 2048), ("r1w4s4u", 1, 5120),
-                   ("r1w4av", 32768, 5125)):
+                   ("r1w4av", 32768, 5125), ("r1w4k5", 1, 5120), ("r1w2k6", 1, 5125), ("r1w8k8", 16, 8192)):
     p = parse_plan(spec, T, H, False, 132)
     assert p is not None and plan_name(p, 132, H) == f"triton[{spec}]", (spec, p)
 assert parse_plan("r1w8p2", 32768, 5120, False, 132).tail == 1024 and parse_plan("r1w4p4a", 32768, 5125, False, 132).programs == 528
@@ -258,7 +317,23 @@ except ValueError:
     pass
 else:
     raise AssertionError("shifted copies of the weight for looping programs")
-for spec, T, H in (("r1w8p4", 100, 5120), ("r4w8", 1, 2048), ("r4w8", 4096, 8192), ("r1w4p4a", 300, 5125), ("r1w64", 9, 1024)):
+# a row over a cluster: power-of-two shares, as many as the row needs (5120: 5 of 1024, not 4)
+assert tn.cluster(1, 5120, 4, 4) == tn.Plan(True, 1, 2048, 4, 1, cluster=3) and tn.cluster(3, 5125, 8, 64).num_warps == 32
+for programs, H in ((1, 5120), (16, 8192), (4, 1)):  # a cluster holds 2 to 8 programs
+    try:
+        tn.cluster(1, H, programs, 4)
+    except ValueError:
+        pass
+    else:
+        raise AssertionError((programs, H))
+try:  # the interpreter has no clusters
+    tn.launch(torch.randn(1, 5120), None, None, 1e-6, 0.0, launch_plan=tn.cluster(1, 5120, 8, 4))
+except ValueError as e:
+    assert "thread-block clusters" in str(e), e
+else:
+    raise AssertionError("a cluster plan in the interpreter")
+for spec, T, H in (("r1w8p4", 100, 5120), ("r4w8", 1, 2048), ("r4w8", 4096, 8192), ("r1w4p4a", 300, 5125), ("r1w64", 9, 1024),
+                   ("r1w4k4", 1, 5120), ("r1w2k11", 1, 5125)):
     assert parse_plan(spec, T, H, False, 132) is None, spec
 print("ok")
 """

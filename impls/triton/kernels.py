@@ -5,7 +5,7 @@ fp32 / fp32-sum): statistics in fp32; ``y = s * rsqrt(mean(s^2) + eps) * (w + we
 all in fp32 and rounded once; with a residual, ``s = x + r`` in fp32, ``r_out = s``
 rounded, and ``y`` from the unrounded ``s``.
 
-Three kernels:
+Four kernels:
 - rows kernel: a program holds a block of ``ROWS`` whole rows in registers, so x is
   read once; a program takes one block, or (``LOOPING``) loops over several, loading
   its next block while it reduces and stores the current one, or (``SPLIT``, few rows)
@@ -26,6 +26,12 @@ Three kernels:
   by its head element by element, or in vectors from copies of the weight shifted by each
   head that a small kernel writes first (``_weight_heads_kernel``).
 
+- cluster kernel: one row over a thread-block cluster (sm_90+) of programs that each load
+  only their share of its columns and push their partial sum of squares into every program's
+  shared memory (distributed shared memory, inline PTX: ``cluster_sum_ptx``): a row's bytes
+  over several multiprocessors without any program reading the whole row (few rows). Not in
+  the interpreter.
+
 In Triton's interpreter (``interpret``; CPU tensors) fp32 converts to bf16 by truncation
 (triton 3.9: 196 of 400 bf16 outputs 1 ulp low, measured), so there the kernels round
 to nearest even by hand (``ROUND_BF16``). Import this module after ``interpret.enable()``
@@ -33,6 +39,8 @@ where the interpreter should interpret triton's own library too.
 """
 
 from __future__ import annotations
+
+import functools
 
 import triton
 import triton.language as tl
@@ -432,3 +440,107 @@ def _norm_chunks_kernel(
         if HAS_WEIGHT:
             y = y * (tl.load(w_ptr + cols, mask=ok, other=0.0).to(tl.float32) + weight_bias)
         tl.store(y_ptr + out_row + cols, _cast_out(y, y_ptr.dtype.element_ty, ROUND_BF16), mask=ok)
+
+
+@functools.cache
+def cluster_sum_ptx(parts: int) -> str:
+    """PTX for ``_norm_cluster_kernel``: wait until every program of the cluster has started
+    (the barrier phase ``_cluster_arrive`` opened), push this program's partial sum ($1) into
+    slot ``rank`` of every program's shared memory, pass one cluster barrier (release/acquire),
+    and sum the ``parts`` slots in rank order: every program of a row gets the same bits ($0)."""
+    push = "".join(
+        f"mapa.shared::cluster.u32 nf_dst, nf_mine, {k};\n@nf_first st.shared::cluster.f32 [nf_dst], $1;\n"
+        for k in range(parts)
+    )
+    add = "".join(f"ld.shared.f32 nf_v, [nf_slots+{4 * k}];\nadd.f32 nf_sum, nf_sum, nf_v;\n" for k in range(1, parts))
+    return (
+        "{\n"
+        f".shared .align 4 .f32 nf_slots[{parts}];\n"
+        ".reg .u32 nf_mine, nf_dst, nf_rank, nf_tid;\n.reg .f32 nf_sum, nf_v;\n.reg .pred nf_first;\n"
+        "mov.u32 nf_rank, %cluster_ctarank;\nmov.u32 nf_tid, %tid.x;\nsetp.eq.u32 nf_first, nf_tid, 0;\n"
+        "mov.u32 nf_mine, nf_slots;\nmad.lo.u32 nf_mine, nf_rank, 4, nf_mine;\n"
+        "barrier.cluster.wait.aligned;\n"
+        f"{push}"
+        "barrier.cluster.arrive.release.aligned;\nbarrier.cluster.wait.acquire.aligned;\n"
+        "ld.shared.f32 nf_sum, [nf_slots];\n"
+        f"{add}"
+        "mov.f32 $0, nf_sum;\n}"
+    )
+
+
+@_jit
+def _cluster_arrive(v):
+    """Arrive at the cluster barrier (relaxed) and return ``v``: the phase ``cluster_sum_ptx``
+    waits for before writing to other programs' shared memory, which exists once they start."""
+    return tl.inline_asm_elementwise(
+        "barrier.cluster.arrive.relaxed.aligned;\nmov.u32 $0, $1;", "=r,r", [v], dtype=tl.int32, is_pure=False, pack=1
+    )
+
+
+@_jit
+def _norm_cluster_kernel(
+    x_ptr,  # pointer to the input x, (n_rows, x_stride) with unit column stride
+    r_ptr,  # pointer to the residual (x again, unread, without one)
+    w_ptr,  # pointer to the weight, (n_cols,) packed, x.dtype or fp32 (unread without one)
+    y_ptr,  # pointer to the output y, (n_rows, out_stride), x.dtype
+    r_out_ptr,  # pointer to the residual output x + r, like y (unwritten without a residual)
+    n_cols,  # columns of x (hidden size, H)
+    n_body,  # n_cols rounded down to a multiple of 16: the shares' columns (triton sees it divisible)
+    x_stride,  # row strides of x, the residual and the outputs (0 for one row: divisible
+    r_stride,  # by 16, so that its loads are 16-byte vectors even where H is not)
+    out_stride,
+    eps,  # epsilon inside the square root
+    weight_bias,  # added to the weight: 1.0 is Gemma's (1 + w)
+    HAS_RESIDUAL: tl.constexpr,  # fused residual add: s = x + r, stored to r_out
+    HAS_WEIGHT: tl.constexpr,  # scale by (w + weight_bias); without it, no scale
+    SHARE: tl.constexpr,  # columns of a program, a power of two; PARTS * SHARE >= n_cols
+    PARTS: tl.constexpr,  # programs a row: a cluster, launched as such (``plan._launch_in_clusters``)
+    EDGE: tl.constexpr,  # n_body < n_cols: the last program takes the columns past n_body too
+    SUM_PTX: tl.constexpr,  # cluster_sum_ptx(PARTS)
+    USE_PDL: tl.constexpr,  # programmatic dependent launch (sm_90+)
+):
+    """One row over a cluster of PARTS programs, program ``rank`` holding columns
+    ``rank * SHARE ..`` (below ``n_body``; the last, with ``EDGE``, the rest): each loads only
+    its share, and the row's sum of squares is the sum of the programs' partial sums,
+    exchanged in distributed shared memory."""
+    pid = tl.program_id(0)
+    row = (pid // PARTS).to(tl.int64)
+    cols = (pid % PARTS) * SHARE + tl.arange(0, SHARE)
+    ok = cols < n_body
+    edge = n_body + tl.arange(0, 16)
+    edge_ok = (edge < n_cols) & (pid % PARTS == PARTS - 1)
+    x_row, r_row, out_row = x_ptr + row * x_stride, r_ptr + row * r_stride, row * out_stride
+    _cluster_arrive(pid)
+    if USE_PDL:
+        tl.extra.cuda.gdc_wait()
+    w, we = cols, edge  # unused without a weight
+    if HAS_WEIGHT:
+        w = tl.load(w_ptr + cols, mask=ok, other=0.0).to(tl.float32) + weight_bias
+        if EDGE:
+            we = tl.load(w_ptr + edge, mask=edge_ok, other=0.0).to(tl.float32) + weight_bias
+    s = tl.load(x_row + cols, mask=ok, other=0.0).to(tl.float32)
+    if HAS_RESIDUAL:
+        s += tl.load(r_row + cols, mask=ok, other=0.0).to(tl.float32)
+    partial = tl.sum(s * s, 0)
+    if EDGE:
+        se = tl.load(x_row + edge, mask=edge_ok, other=0.0).to(tl.float32)
+        if HAS_RESIDUAL:
+            se += tl.load(r_row + edge, mask=edge_ok, other=0.0).to(tl.float32)
+        partial += tl.sum(se * se, 0)
+    if USE_PDL:
+        tl.extra.cuda.gdc_launch_dependents()
+    if HAS_RESIDUAL:
+        tl.store(r_out_ptr + out_row + cols, s.to(r_out_ptr.dtype.element_ty), mask=ok)
+        if EDGE:
+            tl.store(r_out_ptr + out_row + edge, se.to(r_out_ptr.dtype.element_ty), mask=edge_ok)
+    sum_sq = tl.inline_asm_elementwise(SUM_PTX, "=f,f", [partial], dtype=tl.float32, is_pure=False, pack=1)
+    rstd = tl.math.rsqrt(sum_sq / n_cols + eps)
+    y = s * rstd
+    if HAS_WEIGHT:
+        y = y * w
+    tl.store(y_ptr + out_row + cols, y.to(y_ptr.dtype.element_ty), mask=ok)
+    if EDGE:
+        ye = se * rstd
+        if HAS_WEIGHT:
+            ye = ye * we
+        tl.store(y_ptr + out_row + edge, ye.to(y_ptr.dtype.element_ty), mask=edge_ok)

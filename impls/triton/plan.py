@@ -14,7 +14,10 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
+import os
 import re
+import tempfile
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -67,6 +70,8 @@ ALIGNED_BODY_MIN_COLS = 1024
 ALIGNED_BODY_STEP = 8
 # Multiprocessors assumed in Triton's interpreter, so that CPU runs take the looping plans too.
 INTERPRETER_MULTIPROCESSORS = 4
+# Programs in a thread-block cluster at most: the portable size (16 needs a function attribute set).
+MAX_CLUSTER = 8
 # Chunk of the two-pass kernel and its warps (beyond MAX_SINGLE_PASS).
 CHUNK = 4096
 CHUNK_WARPS = 8
@@ -92,6 +97,9 @@ class Plan:
     # programs a row block (rows kernel, one block, not looping): each reads the block whole for
     # its sum of squares and stores 1/split of its columns; ``programs`` counts row blocks
     split: int = 1
+    # programs a row in one thread-block cluster (cluster kernel, sm_90+), each loading only
+    # ``block`` of its columns; ``programs`` counts rows (0: not that kernel)
+    cluster: int = 0
 
     @property
     def columns(self) -> int:
@@ -115,6 +123,7 @@ class Table:
 # block per program; r<rows>w<warps>p<n>, n programs a multiprocessor looping over the
 # blocks; either ending in u: the row as one power-of-two block, not two pieces;
 # r<rows>w<warps>s<n>, n programs a row block, each storing 1/n of its columns (one block);
+# r1w<warps>k<n>, n programs a row in one thread-block cluster, each loading 1/n of it;
 # r1w<warps>[p<n>]a, the aligned-body kernel (rows not 16-byte aligned), r1w<warps>av with its
 # weight in vectors from copies shifted by each head; c<chunk>w<warps>,
 # the chunked kernel. Where each cell was timed (benchmarks/results/):
@@ -187,7 +196,7 @@ H200 = Table(
 TABLES = {H200.device: H200}
 
 _SPEC = re.compile(
-    r"(?:r(?P<rows>\d+)|c(?P<chunk>\d+))w(?P<warps>\d+)(?:p(?P<per_sm>\d+))?(?:s(?P<split>\d+))?"
+    r"(?:r(?P<rows>\d+)|c(?P<chunk>\d+))w(?P<warps>\d+)(?:p(?P<per_sm>\d+))?(?:s(?P<split>\d+)|k(?P<cluster>\d+))?"
     r"(?:(?P<whole>u)|(?P<aligned>a)(?P<heads>v)?)?$"
 )
 
@@ -216,16 +225,22 @@ def from_table(
 
 def from_spec(spec: str, n_rows: int, n_cols: int, max_single_pass: int, multiprocessors: int) -> Plan | None:
     """The plan a table spec names (see ``_H200_PLANS``), fitted to (T, H): rows, warps and
-    programs cut to what the shape holds; None where its block exceeds ``max_single_pass``."""
+    programs cut to what the shape holds; None where its block exceeds ``max_single_pass`` or
+    its row takes more programs than a cluster holds."""
     m = _SPEC.match(spec)
     if m is None:
-        raise ValueError(f"plan spec {spec!r} is not r<rows>w<warps>[p<n>][s<n>][u|a|av] or c<chunk>w<warps>")
+        raise ValueError(f"plan spec {spec!r} is not r<rows>w<warps>[p<n>][s<n>|k<n>][u|a|av] or c<chunk>w<warps>")
     if m["heads"] and m["per_sm"]:
         raise ValueError(f"plan spec {spec!r}: the weight's shifted copies (av) are for one row a program, not p<n>")
     warps = int(m["warps"])
     if m["chunk"]:
         chunk = int(m["chunk"])
         return Plan(False, 1, chunk, warps, n_rows) if chunk <= max_single_pass else None
+    if m["cluster"]:
+        try:
+            return cluster(n_rows, n_cols, int(m["cluster"]), warps)
+        except ValueError:  # more programs a row than a cluster holds
+            return None
     block = triton.next_power_of_2(n_cols)
     rows = min(int(m["rows"]), triton.next_power_of_2(n_rows))
     if rows * block > max_single_pass:
@@ -240,6 +255,17 @@ def from_spec(spec: str, n_rows: int, n_cols: int, max_single_pass: int, multipr
     programs = min(per_sm or blocks, blocks)
     p = Plan(True, rows, block, warps, programs, looping=programs < blocks)
     return p if m["whole"] else split_row(p, n_cols)
+
+
+def cluster(n_rows: int, n_cols: int, programs: int, num_warps: int) -> Plan:
+    """A plan for the cluster kernel: about ``programs`` programs a row (as many power-of-two
+    shares as the row needs, 2 to ``MAX_CLUSTER``), ``num_warps`` warps each (at most one
+    per 32 columns of a share)."""
+    share = triton.next_power_of_2(triton.cdiv(n_cols, programs))
+    parts = triton.cdiv(n_cols, share)
+    if not 2 <= parts <= MAX_CLUSTER:
+        raise ValueError(f"{parts} programs a row of {n_cols}: a cluster holds 2 to {MAX_CLUSTER}")
+    return Plan(True, 1, share, max(1, min(num_warps, share // 32)), n_rows, cluster=parts)
 
 
 def pieces(n_cols: int) -> tuple[int, int]:
@@ -383,6 +409,41 @@ def _weight_heads(weight: torch.Tensor, vec: int) -> torch.Tensor:
     return heads
 
 
+def _launch_in_clusters(kernel: Any, rows: int, parts: int, *args: Any, **kwargs: Any) -> None:
+    """Launch ``kernel`` as ``rows`` clusters of ``parts`` programs. triton makes a program
+    a cluster (``num_ctas``) only where it can spread each reduction over the cluster
+    (triton 3.6 cannot), so the kernel is compiled as usual and its PTX, with the cluster's
+    size declared (``.explicitcluster``, ``.reqnctapercluster``), compiled again through
+    triton's ``ir_override``: the driver then launches ``rows * parts`` programs in clusters."""
+    compiled = kernel.warmup(*args, grid=(rows * parts,), **kwargs)
+    compiled = compiled.result() if hasattr(compiled, "result") else compiled  # compiled asynchronously
+    kernel[(rows * parts,)](*args, ir_override=_cluster_ptx(compiled.hash, compiled.asm["ptx"], parts), **kwargs)
+
+
+@functools.cache
+def _cluster_ptx(kernel_hash: str, ptx: str, parts: int) -> str:
+    """The path of ``ptx`` declared to run in clusters of ``parts`` programs (written once,
+    atomically, under the temporary directory: its path keys triton's cache)."""
+    declared, found = re.subn(
+        r"^(\.reqntid .*)$", rf"\1\n.explicitcluster\n.reqnctapercluster {parts}, 1, 1", ptx, count=1, flags=re.M
+    )
+    if not found:
+        raise RuntimeError("triton's PTX has no .reqntid line to declare the cluster after")
+    path = Path(tempfile.gettempdir()) / "normfusion-cluster-ptx" / f"{kernel_hash}-{parts}.ptx"
+    if not path.exists():
+        path.parent.mkdir(exist_ok=True)
+        partial = path.with_suffix(f".{os.getpid()}.tmp")
+        partial.write_text(declared)
+        partial.replace(path)
+    return str(path)
+
+
+@functools.cache
+def _clusters(device: torch.device) -> bool:
+    """Whether the device runs thread-block clusters (sm_90+; not the interpreter)."""
+    return not INTERPRET and device.type == "cuda" and torch.cuda.get_device_capability(device)[0] >= 9
+
+
 def launch(
     x: torch.Tensor,
     residual: torch.Tensor | None,
@@ -429,7 +490,18 @@ def launch(
             **_pdl_flags(x.device),
         )
         vec = 16 // x.element_size()
-        if p.aligned_body and n_cols % vec and _packed_and_aligned(n_cols, x2, r2):
+        if p.cluster:
+            if not _clusters(x.device):
+                raise ValueError(f"a plan of {p.cluster} programs a row needs thread-block clusters (sm_90+)")
+            n_body = n_cols // 16 * 16
+            one_row = n_rows == 1  # strides 0: its loads are vectors even where H is not a multiple of 16 bytes
+            _launch_in_clusters(
+                kernels._norm_cluster_kernel, n_rows, p.cluster, *args, n_cols, n_body,
+                *((0, 0, 0) if one_row else (*strides, n_cols)), eps, weight_bias, SHARE=p.block, PARTS=p.cluster,
+                EDGE=n_body < n_cols, SUM_PTX=kernels.cluster_sum_ptx(p.cluster),
+                **{k: v for k, v in flags.items() if k != "ROUND_BF16"},
+            )  # fmt: skip
+        elif p.aligned_body and n_cols % vec and _packed_and_aligned(n_cols, x2, r2):
             block, tail = pieces(n_cols - n_cols % vec)  # the body's columns at most
             heads = p.weight_heads and weight is not None
             w_heads = _weight_heads(weight, vec) if heads else args[2]  # the weight again, unread

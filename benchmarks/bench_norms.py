@@ -99,6 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--impls", default=DEFAULT_IMPLS, help=f"comma-separated specs (default {DEFAULT_IMPLS})")
     parser.add_argument("--dtypes", default="bf16", help="comma-separated x dtypes (default bf16)")
     parser.add_argument("--quick", action="store_true", help=f"tokens {TOKENS_QUICK} instead of {TOKENS}")
+    parser.add_argument("--tokens", help="comma-separated token counts instead of either")
     parser.add_argument("--hidden", default=",".join(map(str, HIDDEN)), help="comma-separated hidden sizes")
     parser.add_argument("--pairings", default=PAIRINGS, help=f"weight dtype:weight_bias, comma-separated ({PAIRINGS})")
     parser.add_argument("--seed", type=int, default=0)
@@ -138,7 +139,8 @@ def main(argv: list[str] | None = None) -> int:
     }
     hidden = tuple(int(h) for h in args.hidden.split(","))
     dtypes = [d.strip() for d in args.dtypes.split(",")]
-    sweep = list(cases(dtypes, TOKENS_QUICK if args.quick else TOKENS, hidden, args.pairings))
+    tokens = tuple(int(t) for t in args.tokens.split(",")) if args.tokens else TOKENS_QUICK if args.quick else TOKENS
+    sweep = list(cases(dtypes, tokens, hidden, args.pairings))
     started = time.monotonic()
     for case in sweep:
         if args.budget_s is not None and time.monotonic() - started > args.budget_s:

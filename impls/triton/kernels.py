@@ -24,8 +24,7 @@ Four kernels:
   vectors, its head and tail (under 16 bytes each) one by one; programs that loop take
   rows of one head, loading the weight once; one row a program loads the weight shifted
   by its head element by element, or in vectors from copies of the weight shifted by each
-  head that a small kernel writes first (``_weight_heads_kernel``).
-
+  head that a small kernel writes first (``_weight_heads_kernel``);
 - cluster kernel: one row over a thread-block cluster (sm_90+) of programs that each load
   only their share of its columns and push their partial sum of squares into every program's
   shared memory (distributed shared memory, inline PTX: ``cluster_sum_ptx``): a row's bytes

@@ -380,12 +380,17 @@ def multiprocessors(device: torch.device) -> int:
 
 
 @functools.cache
+def _hopper(device: torch.device) -> bool:
+    """Whether our kernels run compiled on an sm_90+ GPU (not the interpreter): programmatic
+    dependent launch and thread-block clusters."""
+    return not INTERPRET and device.type == "cuda" and torch.cuda.get_device_capability(device)[0] >= 9
+
+
+@functools.cache
 def _pdl_flags(device: torch.device) -> dict[str, bool]:
     """Programmatic dependent launch where the GPU has it (sm_90+), as FlashInfer's norms use it:
     our launch overlaps the previous kernel's tail, and ``gdc_wait`` keeps its writes ordered."""
-    if INTERPRET or device.type != "cuda" or torch.cuda.get_device_capability(device)[0] < 9:
-        return {"USE_PDL": False}
-    return {"USE_PDL": True, "launch_pdl": True}
+    return {"USE_PDL": True, "launch_pdl": True} if _hopper(device) else {"USE_PDL": False}
 
 
 def _rows_2d(name: str, t: torch.Tensor) -> torch.Tensor:
@@ -443,12 +448,6 @@ def _cluster_ptx(kernel_hash: str, ptx: str, parts: int) -> str:
     return str(path)
 
 
-@functools.cache
-def _clusters(device: torch.device) -> bool:
-    """Whether the device runs thread-block clusters (sm_90+; not the interpreter)."""
-    return not INTERPRET and device.type == "cuda" and torch.cuda.get_device_capability(device)[0] >= 9
-
-
 def launch(
     x: torch.Tensor,
     residual: torch.Tensor | None,
@@ -496,7 +495,7 @@ def launch(
         )
         vec = 16 // x.element_size()
         if p.cluster:
-            if not _clusters(x.device):
+            if not _hopper(x.device):
                 raise ValueError(f"a plan of {p.cluster} programs a row needs thread-block clusters (sm_90+)")
             n_body = n_cols // 16 * 16
             one_row = n_rows == 1  # strides 0: its loads are vectors even where H is not a multiple of 16 bytes

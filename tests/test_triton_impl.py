@@ -129,8 +129,8 @@ def test_kernels_compile_for_hopper_with_16_byte_loads_and_pdl(pytester: pytest.
     assert int(variants[-1][3]) > int(variants[-3][3]), run.stdout  # the weight's loads in vectors too
 
 
-# The cluster kernel for Hopper: ptxas takes its exchange (distributed shared memory and cluster
-# barriers, inline PTX), a program pushes its partial sum to each program of the cluster, a
+# The cluster kernel for Hopper: ptxas takes its exchange (distributed shared memory, an mbarrier
+# and a cluster barrier, inline PTX), thread k of a program pushes its partial sum to program k of the cluster, a
 # single row (strides 0) loads in 16-byte vectors where H is not a multiple of 16 (5125: EDGE),
 # and its PTX with the cluster declared (plan._cluster_ptx) compiles to a cubin that carries it.
 _CLUSTER_FOR_HOPPER = """
@@ -146,12 +146,13 @@ from pytest_normfusion.impls.triton import plan
 sig = {"x_ptr": "*bf16", "r_ptr": "*bf16", "w_ptr": "*fp32", "y_ptr": "*bf16", "r_out_ptr": "*bf16", "n_cols": "i32",
        "n_body": "i32", "x_stride": "i32", "r_stride": "i32", "out_stride": "i32", "eps": "fp32", "weight_bias": "fp32",
        "HAS_RESIDUAL": "constexpr", "HAS_WEIGHT": "constexpr", "SHARE": "constexpr", "PARTS": "constexpr",
-       "EDGE": "constexpr", "SUM_PTX": "constexpr", "USE_PDL": "constexpr"}
+       "EDGE": "constexpr", "START_PTX": "constexpr", "SUM_PTX": "constexpr", "USE_PDL": "constexpr"}
 for parts, share, edge in ((2, 4096, False), (6, 1024, True)):
     divisible = [i for i, k in enumerate(sig) if sig[k].startswith("*") or k in ("n_body", "x_stride", "r_stride", "out_stride")]
     if not edge:
         divisible.append(list(sig).index("n_cols"))
-    consts = dict(HAS_RESIDUAL=True, HAS_WEIGHT=True, SHARE=share, PARTS=parts, EDGE=edge, SUM_PTX=tn.cluster_sum_ptx(parts), USE_PDL=True)
+    consts = dict(HAS_RESIDUAL=True, HAS_WEIGHT=True, SHARE=share, PARTS=parts, EDGE=edge,
+                  START_PTX=tn.cluster_start_ptx(parts), SUM_PTX=tn.cluster_sum_ptx(parts), USE_PDL=True)
     src = ASTSource(fn=tn._norm_cluster_kernel, signature=sig, constexprs=consts, attrs={(i,): [["tt.divisibility", 16]] for i in divisible})
     options = {"num_warps": 4, "launch_pdl": True}
     compiled = triton.compile(src, target=GPUTarget("cuda", 90, 32), options=options)
@@ -164,7 +165,9 @@ for parts, share, edge in ((2, 4096, False), (6, 1024, True)):
     assert f".reqnctapercluster {parts}, 1, 1" in declared.asm["ptx"] and "EIATTR_CTA_PER_CLUSTER" in elf, parts
     barriers = " ".join(re.findall(r"barrier\\.cluster\\.[a-z.]+", ptx))
     loads = len(re.findall(r"ld\\.global[^\\n]*\\.v4", ptx))
-    print(parts, len(compiled.asm["cubin"]) > 0, loads, len(re.findall(r"st\\.shared::cluster", ptx)), barriers)
+    pushes = len(re.findall(r"st\\.async\\.shared::cluster\\.mbarrier::complete_tx::bytes", ptx))
+    waits = len(re.findall(r"mbarrier\\.try_wait\\.parity\\.acquire\\.cluster", ptx))
+    print(parts, len(compiled.asm["cubin"]) > 0, loads, pushes, waits, barriers)
 """
 
 
@@ -179,11 +182,12 @@ def test_cluster_kernel_compiles_for_hopper_with_its_exchange(pytester: pytest.P
     run = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env, timeout=600)
     assert run.returncode == 0, run.stderr[-3000:]
     barriers = "barrier.cluster.arrive.relaxed.aligned barrier.cluster.wait.aligned"
-    barriers += " barrier.cluster.arrive.release.aligned barrier.cluster.wait.acquire.aligned"
     for line, parts in zip(run.stdout.splitlines(), (2, 6), strict=True):
-        size, cubin, loads, pushes, order = line.split(maxsplit=4)
-        # x, the residual and the weight in 16-byte vectors; one push a program; the barrier's phases in order
-        assert (int(size), cubin, int(pushes), order) == (parts, "True", parts, barriers) and int(loads) >= 3, line
+        size, cubin, loads, pushes, waits, order = line.split(maxsplit=5)
+        # x, the residual and the weight in 16-byte vectors; one push (thread k to program k, counted
+        # on its mbarrier) and one wait on ours; one cluster barrier phase (arrive on entry, wait before pushing)
+        assert (int(size), cubin, int(pushes), int(waits), order) == (parts, "True", 1, 1, barriers), line
+        assert int(loads) >= 3, line
 
 
 def test_interpreter_works_after_another_impl_imported_triton(pytester: pytest.Pytester) -> None:

@@ -26,10 +26,11 @@ Four kernels:
   by its head element by element, or in vectors from copies of the weight shifted by each
   head that a small kernel writes first (``_weight_heads_kernel``);
 - cluster kernel: one row over a thread-block cluster (sm_90+) of programs that each load
-  only their share of its columns and push their partial sum of squares into every program's
-  shared memory (distributed shared memory, inline PTX: ``cluster_sum_ptx``): a row's bytes
-  over several multiprocessors without any program reading the whole row (few rows). Not in
-  the interpreter.
+  only their share of its columns and send their partial sum of squares to every program of
+  the cluster (distributed shared memory: asynchronous stores counted on each program's
+  mbarrier, inline PTX ``cluster_start_ptx`` and ``cluster_sum_ptx``): a row's bytes over
+  several multiprocessors without any program reading the whole row (few rows). Not in the
+  interpreter.
 
 In Triton's interpreter (``interpret``; CPU tensors) fp32 converts to bf16 by truncation
 (triton 3.9: 196 of 400 bf16 outputs 1 ulp low, measured), so there the kernels round
@@ -441,38 +442,57 @@ def _norm_chunks_kernel(
         tl.store(y_ptr + out_row + cols, _cast_out(y, y_ptr.dtype.element_ty, ROUND_BF16), mask=ok)
 
 
+# Bytes before a cluster program's slots in its exchange memory: the mbarrier.
+_SLOTS_AT = 8
+
+
 @functools.cache
-def cluster_sum_ptx(parts: int) -> str:
-    """PTX for ``_norm_cluster_kernel``: wait until every program of the cluster has started
-    (the barrier phase ``_cluster_arrive`` opened), push this program's partial sum ($1) into
-    slot ``rank`` of every program's shared memory, pass one cluster barrier (release/acquire),
-    and sum the ``parts`` slots in rank order: every program of a row gets the same bits ($0)."""
-    push = "".join(
-        f"mapa.shared::cluster.u32 nf_dst, nf_mine, {k};\n@nf_first st.shared::cluster.f32 [nf_dst], $1;\n"
-        for k in range(parts)
-    )
-    add = "".join(f"ld.shared.f32 nf_v, [nf_slots+{4 * k}];\nadd.f32 nf_sum, nf_sum, nf_v;\n" for k in range(1, parts))
+def cluster_start_ptx(parts: int) -> str:
+    """PTX that ``_norm_cluster_kernel`` runs on entry: declare its exchange memory (an
+    mbarrier, then ``parts`` fp32 slots), thread 0 setting the mbarrier to complete once
+    ``4 * parts`` bytes have arrived in the slots, make that visible to the cluster and arrive
+    (relaxed) at the cluster barrier, whose wait ``cluster_sum_ptx`` passes before writing to
+    another program. Its result ($0) is the exchange memory's shared address."""
     return (
         "{\n"
-        f".shared .align 4 .f32 nf_slots[{parts}];\n"
-        ".reg .u32 nf_mine, nf_dst, nf_rank, nf_tid;\n.reg .f32 nf_sum, nf_v;\n.reg .pred nf_first;\n"
-        "mov.u32 nf_rank, %cluster_ctarank;\nmov.u32 nf_tid, %tid.x;\nsetp.eq.u32 nf_first, nf_tid, 0;\n"
-        "mov.u32 nf_mine, nf_slots;\nmad.lo.u32 nf_mine, nf_rank, 4, nf_mine;\n"
-        "barrier.cluster.wait.aligned;\n"
-        f"{push}"
-        "barrier.cluster.arrive.release.aligned;\nbarrier.cluster.wait.acquire.aligned;\n"
-        "ld.shared.f32 nf_sum, [nf_slots];\n"
-        f"{add}"
-        "mov.f32 $0, nf_sum;\n}"
+        f".shared .align 8 .b64 nf_mem[{1 + (parts + 1) // 2}];\n"
+        ".reg .u32 nf_tid;\n.reg .b64 nf_state;\n.reg .pred nf_first;\n"
+        "mov.u32 nf_tid, %tid.x;\nsetp.eq.u32 nf_first, nf_tid, 0;\n"
+        "@nf_first mbarrier.init.shared::cta.b64 [nf_mem], 1;\n"
+        f"@nf_first mbarrier.arrive.expect_tx.shared::cta.b64 nf_state, [nf_mem], {4 * parts};\n"
+        "fence.mbarrier_init.release.cluster;\n"
+        "barrier.cluster.arrive.relaxed.aligned;\n"
+        "mov.u32 $0, nf_mem;\n}"
     )
 
 
-@_jit
-def _cluster_arrive(v):
-    """Arrive at the cluster barrier (relaxed) and return ``v``: the phase ``cluster_sum_ptx``
-    waits for before writing to other programs' shared memory, which exists once they start."""
-    return tl.inline_asm_elementwise(
-        "barrier.cluster.arrive.relaxed.aligned;\nmov.u32 $0, $1;", "=r,r", [v], dtype=tl.int32, is_pure=False, pack=1
+@functools.cache
+def cluster_sum_ptx(parts: int) -> str:
+    """PTX for ``_norm_cluster_kernel``'s exchange: wait until every program of the cluster has
+    started (``cluster_start_ptx``'s barrier phase); thread k < ``parts`` stores this program's
+    partial sum ($1) into slot ``rank`` of program k's exchange memory ($2), an asynchronous
+    store that counts its bytes on program k's mbarrier (one instruction for all ``parts``); wait
+    on this program's mbarrier for all ``parts`` slots, and sum them in rank order: every program
+    of a row gets the same bits ($0). No cluster barrier after the stores."""
+    add = "".join(
+        f"ld.shared.f32 nf_v, [nf_base+{_SLOTS_AT + 4 * k}];\nadd.f32 nf_sum, nf_sum, nf_v;\n" for k in range(1, parts)
+    )
+    return (
+        "{\n"
+        ".reg .u32 nf_base, nf_mine, nf_dst, nf_bar, nf_rank, nf_tid, nf_to;\n.reg .b32 nf_bits;\n"
+        ".reg .f32 nf_sum, nf_v;\n.reg .pred nf_pusher, nf_done;\n"
+        "mov.u32 nf_base, $2;\nmov.b32 nf_bits, $1;\n"
+        f"mov.u32 nf_rank, %cluster_ctarank;\nmov.u32 nf_tid, %tid.x;\nsetp.lt.u32 nf_pusher, nf_tid, {parts};\n"
+        f"rem.u32 nf_to, nf_tid, {parts};\n"
+        f"mad.lo.u32 nf_mine, nf_rank, 4, nf_base;\nadd.u32 nf_mine, nf_mine, {_SLOTS_AT};\n"
+        "mapa.shared::cluster.u32 nf_dst, nf_mine, nf_to;\nmapa.shared::cluster.u32 nf_bar, nf_base, nf_to;\n"
+        "barrier.cluster.wait.aligned;\n"
+        "@nf_pusher st.async.shared::cluster.mbarrier::complete_tx::bytes.b32 [nf_dst], nf_bits, [nf_bar];\n"
+        "nf_wait:\nmbarrier.try_wait.parity.acquire.cluster.shared::cta.b64 nf_done, [nf_base], 0;\n"
+        "@!nf_done bra nf_wait;\n"
+        f"ld.shared.f32 nf_sum, [nf_base+{_SLOTS_AT}];\n"
+        f"{add}"
+        "mov.f32 $0, nf_sum;\n}"
     )
 
 
@@ -495,6 +515,7 @@ def _norm_cluster_kernel(
     SHARE: tl.constexpr,  # columns of a program, a power of two; PARTS * SHARE >= n_cols
     PARTS: tl.constexpr,  # programs a row: a cluster, launched as such (``plan._launch_in_clusters``)
     EDGE: tl.constexpr,  # n_body < n_cols: the last program takes the columns past n_body too
+    START_PTX: tl.constexpr,  # cluster_start_ptx(PARTS)
     SUM_PTX: tl.constexpr,  # cluster_sum_ptx(PARTS)
     USE_PDL: tl.constexpr,  # programmatic dependent launch (sm_90+)
 ):
@@ -509,7 +530,7 @@ def _norm_cluster_kernel(
     edge = n_body + tl.arange(0, 16)
     edge_ok = (edge < n_cols) & (pid % PARTS == PARTS - 1)
     x_row, r_row, out_row = x_ptr + row * x_stride, r_ptr + row * r_stride, row * out_stride
-    _cluster_arrive(pid)
+    exchange = tl.inline_asm_elementwise(START_PTX, "=r,r", [pid], dtype=tl.int32, is_pure=False, pack=1)
     if USE_PDL:
         tl.extra.cuda.gdc_wait()
     w, we = cols, edge  # unused without a weight
@@ -532,7 +553,7 @@ def _norm_cluster_kernel(
         tl.store(r_out_ptr + out_row + cols, s.to(r_out_ptr.dtype.element_ty), mask=ok)
         if EDGE:
             tl.store(r_out_ptr + out_row + edge, se.to(r_out_ptr.dtype.element_ty), mask=edge_ok)
-    sum_sq = tl.inline_asm_elementwise(SUM_PTX, "=f,f", [partial], dtype=tl.float32, is_pure=False, pack=1)
+    sum_sq = tl.inline_asm_elementwise(SUM_PTX, "=f,f,r", [partial, exchange], dtype=tl.float32, is_pure=False, pack=1)
     rstd = tl.math.rsqrt(sum_sq / n_cols + eps)
     y = s * rstd
     if HAS_WEIGHT:

@@ -502,7 +502,8 @@ def launch(
             _launch_in_clusters(
                 kernels._norm_cluster_kernel, n_rows, p.cluster, *args, n_cols, n_body,
                 *((0, 0, 0) if one_row else (*strides, n_cols)), eps, weight_bias, SHARE=p.block, PARTS=p.cluster,
-                EDGE=n_body < n_cols, SUM_PTX=kernels.cluster_sum_ptx(p.cluster),
+                EDGE=n_body < n_cols, START_PTX=kernels.cluster_start_ptx(p.cluster),
+                SUM_PTX=kernels.cluster_sum_ptx(p.cluster),
                 **{k: v for k, v in flags.items() if k != "ROUND_BF16"},
             )  # fmt: skip
         elif p.aligned_body and n_cols % vec and _packed_and_aligned(n_cols, x2, r2):

@@ -157,7 +157,10 @@ for parts, share, edge in ((2, 4096, False), (6, 1024, True)):
     options = {"num_warps": 4, "launch_pdl": True}
     compiled = triton.compile(src, target=GPUTarget("cuda", 90, 32), options=options)
     ptx = compiled.asm["ptx"]
-    options["ir_override"] = plan._cluster_ptx(compiled.hash, ptx, parts)
+    options["ir_override"] = plan._cluster_ptx(ptx, parts)
+    # named by its content: the same kernel's PTX from another ptxas (another .version) gets its own file
+    other = plan._cluster_ptx(re.sub(r"\\.version \\d+\\.\\d+", ".version 9.9", ptx), parts)
+    assert other != options["ir_override"] and ".version 9.9" in pathlib.Path(other).read_text(), other
     declared = triton.compile(src, target=GPUTarget("cuda", 90, 32), options=options)
     pathlib.Path("declared.cubin").write_bytes(declared.asm["cubin"])
     tool = pathlib.Path(triton.__file__).parent / "backends" / "nvidia" / "bin" / "cuobjdump"

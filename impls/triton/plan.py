@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import hashlib
 import math
 import os
 import re
@@ -427,19 +428,23 @@ def _launch_in_clusters(kernel: Any, rows: int, parts: int, *args: Any, **kwargs
     triton's ``ir_override``: the driver then launches ``rows * parts`` programs in clusters."""
     compiled = kernel.warmup(*args, grid=(rows * parts,), **kwargs)
     compiled = compiled.result() if hasattr(compiled, "result") else compiled  # compiled asynchronously
-    kernel[(rows * parts,)](*args, ir_override=_cluster_ptx(compiled.hash, compiled.asm["ptx"], parts), **kwargs)
+    kernel[(rows * parts,)](*args, ir_override=_cluster_ptx(compiled.asm["ptx"], parts), **kwargs)
 
 
 @functools.cache
-def _cluster_ptx(kernel_hash: str, ptx: str, parts: int) -> str:
-    """The path of ``ptx`` declared to run in clusters of ``parts`` programs (written once,
-    atomically, under the temporary directory: its path keys triton's cache)."""
+def _cluster_ptx(ptx: str, parts: int) -> str:
+    """The path of ``ptx`` declared to run in clusters of ``parts`` programs, written once,
+    atomically, under the temporary directory and named by its content: processes share the
+    directory, and one kernel's PTX differs between them where their ptxas differs (torch's
+    inductor points triton at torch's own ptxas once it compiles), which triton's hash of the
+    kernel does not tell apart. The path keys triton's cache."""
     declared, found = re.subn(
         r"^(\.reqntid .*)$", rf"\1\n.explicitcluster\n.reqnctapercluster {parts}, 1, 1", ptx, count=1, flags=re.M
     )
     if not found:
         raise RuntimeError("triton's PTX has no .reqntid line to declare the cluster after")
-    path = Path(tempfile.gettempdir()) / "normfusion-cluster-ptx" / f"{kernel_hash}-{parts}.ptx"
+    digest = hashlib.sha256(declared.encode()).hexdigest()[:32]
+    path = Path(tempfile.gettempdir()) / "normfusion-cluster-ptx" / f"{digest}.ptx"
     if not path.exists():
         path.parent.mkdir(exist_ok=True)
         partial = path.with_suffix(f".{os.getpid()}.tmp")

@@ -1,13 +1,14 @@
 """Time our Triton kernels' launch plans (rows per program x warps) against the peers, on one GPU.
 
     python benchmarks/tune_triton.py --out tune_triton.json [--peers flashinfer,liger_peer:Liger]
-        [--tokens 4096,32768] [--hidden 8192] [--ops rms_norm] [--pairings bf16:0,fp32:1]
+        [--tokens 4096,32768] [--hidden 8192] [--ops rms_norm] [--pairings bf16:0,fp32:1] [--pdl both]
 
 For each op x weight pairing x H x T of the sweep, times every launch plan that
 keeps 2 to 64 elements per thread (one row block per program, and programs
 that loop over row blocks, loading the next one early), or the plans of
 ``--plans``, the plan ``impls/triton/plan.py`` picks, and the peers, all in one process
-with ``pytest_normfusion.perf.timing`` (CUDA-graph replays, rotating inputs). Writes
+with ``pytest_normfusion.perf.timing`` (CUDA-graph replays, rotating inputs); with ``--pdl both``
+each plan also without programmatic dependent launch (spec ending in ``n``). Writes
 every record as JSON and prints, per shape, the best plan, the default plan and
 the best peer. The data behind the per-device tables of ``impls/triton/plan.py`` (``plan_table.py`` prints one).
 """
@@ -15,6 +16,7 @@ the best peer. The data behind the per-device tables of ``impls/triton/plan.py``
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import functools
 import itertools
 import json
@@ -116,20 +118,25 @@ def plan_name(p: Any, multiprocessors: int, hidden: int) -> str:
     ``triton[r1w8a]``: the aligned-body kernel (``r1w8av``: its weight from shifted copies);
     ``triton[r1w4s4]``: 4 programs a row; ``triton[r1w4k5]``: 5 programs a row in a cluster;
     either with ``u`` where the row is one block that two pieces would hold in fewer columns;
-    ``triton[c2048w4]``: the two-pass kernel in chunks of 2048 with 4 warps."""
+    ``triton[c2048w4]``: the two-pass kernel in chunks of 2048 with 4 warps; any of them ending
+    in ``n``: launched without programmatic dependent launch."""
+    return f"triton[{_spec(p, multiprocessors, hidden)}{'' if p.pdl else 'n'}]"
+
+
+def _spec(p: Any, multiprocessors: int, hidden: int) -> str:
     from pytest_normfusion.impls.triton import plan as tn
 
     if not p.single_pass:
-        return f"triton[c{p.block}w{p.num_warps}]"
+        return f"c{p.block}w{p.num_warps}"
     if p.cluster:
-        return f"triton[r1w{p.num_warps}k{p.cluster}]"
+        return f"r1w{p.num_warps}k{p.cluster}"
     if p.aligned_body:
         per_sm = f"p{p.programs // multiprocessors}" if p.looping else ""
-        return f"triton[r1w{p.num_warps}{per_sm}a{'v' if p.weight_heads else ''}]"
+        return f"r1w{p.num_warps}{per_sm}a{'v' if p.weight_heads else ''}"
     per_sm = f"p{p.programs // multiprocessors}" if p.programs % multiprocessors == 0 else f"P{p.programs}"
     whole = "u" if tn.split_row(p, hidden) != p else ""
     split = f"s{p.split}" if p.split > 1 else ""
-    return f"triton[r{p.rows}w{p.num_warps}" + (per_sm if p.looping else "") + split + whole + "]"
+    return f"r{p.rows}w{p.num_warps}" + (per_sm if p.looping else "") + split + whole
 
 
 def _ints(value: str) -> tuple[int, ...]:
@@ -149,6 +156,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tokens", type=_ints, default=TOKENS)
     parser.add_argument("--plans", help="plan specs (see parse_plan) instead of every plan")
     parser.add_argument("--group", type=int, default=GROUP, help="candidates timed in alternation at once")
+    parser.add_argument(
+        "--pdl",
+        choices=("on", "both"),
+        default="on",
+        help="programmatic dependent launch (sm_90+) for every plan, or each plan with and without it",
+    )
     args = parser.parse_args(argv)
     pairings = [(w, float(b)) for w, b in (p.split(":") for p in args.pairings.split(","))]
 
@@ -202,7 +215,10 @@ def main(argv: list[str] | None = None) -> int:
             chosen = [parse_plan(s, tokens, hidden, op != "rms_norm", multiprocessors) for s in args.plans.split(",")]
         else:
             chosen = plans(tokens, hidden, multiprocessors)
-        candidates = {plan_name(p, multiprocessors, hidden): p for p in [*chosen, default] if p is not None}
+        chosen = [p for p in [*chosen, default] if p is not None]
+        if args.pdl == "both":
+            chosen += [dataclasses.replace(p, pdl=False) for p in chosen if p.pdl]
+        candidates = {plan_name(p, multiprocessors, hidden): p for p in chosen}
         rivals_all = [*peers, *(Planned(p, hidden) for p in candidates.values())]
         measured, skipped = {}, {}
         for i in range(0, len(rivals_all), args.group):  # alternating rounds within groups that fit in memory

@@ -207,6 +207,7 @@ def test_interpreter_works_after_another_impl_imported_triton(pytester: pytest.P
 # Every plan fits the kernel (the rules', and the H200 table's), and a looping plan (programs < row blocks, next block loaded early)
 # and a split one (programs sharing a block) return bit for bit what one block per program returns, in the interpreter.
 _PLANS_AND_LOOPING = """
+import dataclasses
 import itertools
 import sys
 import torch
@@ -313,9 +314,12 @@ from tune_triton import parse_plan, plan_name
 
 for spec, T, H in (("r1w8p2", 32768, 5120), ("r2w16u", 4096, 5120), ("c2048w8", 7, 20000),
                    ("r1w4p4a", 32768, 5125), ("r1w16a", 3, 5125), ("r4w8", 4096, 2048), ("r1w4s4u", 1, 5120),
-                   ("r1w4av", 32768, 5125), ("r1w4k5", 1, 5120), ("r1w2k6", 1, 5125), ("r1w8k8", 16, 8192)):
+                   ("r1w4av", 32768, 5125), ("r1w4k5", 1, 5120), ("r1w2k6", 1, 5125), ("r1w8k8", 16, 8192),
+                   ("r2w16un", 256, 5120), ("r1w4avn", 32768, 5125), ("r1w4k8n", 1, 8192), ("c2048w8n", 7, 20000)):
     p = parse_plan(spec, T, H, False, 132)
     assert p is not None and plan_name(p, 132, H) == f"triton[{spec}]", (spec, p)
+    # a spec ending in n launches without programmatic dependent launch; the same plan otherwise
+    assert p.pdl == (not spec.endswith("n")) and p == dataclasses.replace(parse_plan(spec.removesuffix("n"), T, H, False, 132), pdl=p.pdl), spec
 assert parse_plan("r1w8p2", 32768, 5120, False, 132).tail == 1024 and parse_plan("r1w4p4a", 32768, 5125, False, 132).programs == 528
 assert parse_plan("r1w4av", 32768, 5125, False, 132).weight_heads and not parse_plan("r1w4a", 9, 5125, False, 132).weight_heads
 try:

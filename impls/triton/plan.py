@@ -101,6 +101,9 @@ class Plan:
     # programs a row in one thread-block cluster (cluster kernel, sm_90+), each loading only
     # ``block`` of its columns; ``programs`` counts rows (0: not that kernel)
     cluster: int = 0
+    # programmatic dependent launch where the GPU has it (sm_90+): the next kernel launches while
+    # this one stores (False: this plan's kernel launches after the previous one has finished)
+    pdl: bool = True
 
     @property
     def columns(self) -> int:
@@ -127,7 +130,8 @@ class Table:
 # r1w<warps>k<n>, n programs a row in one thread-block cluster, each loading 1/n of it;
 # r1w<warps>[p<n>]a, the aligned-body kernel (rows not 16-byte aligned), r1w<warps>av with its
 # weight in vectors from copies shifted by each head; c<chunk>w<warps>,
-# the chunked kernel. Where each cell was timed (benchmarks/results/):
+# the chunked kernel; any of them ending in n: launched without programmatic dependent launch
+# (the kernel starts once the previous one has finished). Where each cell was timed (benchmarks/results/):
 # - h200-2026-12-02-mbarrier: T 1 at every H, where the tune's fastest (with the cluster kernel's
 #   one-instruction mbarrier exchange) beat the cell's plan by 2 % or more (probe/pick_t1.py): the
 #   cluster kernel in 19 cells, fused_add's 2048 with a bf16 weight s4 (8 warps);
@@ -207,7 +211,7 @@ TABLES = {H200.device: H200}
 
 _SPEC = re.compile(
     r"(?:r(?P<rows>\d+)|c(?P<chunk>\d+))w(?P<warps>\d+)(?:p(?P<per_sm>\d+))?(?:s(?P<split>\d+)|k(?P<cluster>\d+))?"
-    r"(?:(?P<whole>u)|(?P<aligned>a)(?P<heads>v)?)?$"
+    r"(?:(?P<whole>u)|(?P<aligned>a)(?P<heads>v)?)?(?P<no_pdl>n)?$"
 )
 
 
@@ -239,9 +243,17 @@ def from_spec(spec: str, n_rows: int, n_cols: int, max_single_pass: int, multipr
     its row takes more programs than a cluster holds."""
     m = _SPEC.match(spec)
     if m is None:
-        raise ValueError(f"plan spec {spec!r} is not r<rows>w<warps>[p<n>][s<n>|k<n>][u|a|av] or c<chunk>w<warps>")
+        raise ValueError(
+            f"plan spec {spec!r} is not r<rows>w<warps>[p<n>][s<n>|k<n>][u|a|av][n] or c<chunk>w<warps>[n]"
+        )
     if m["heads"] and m["per_sm"]:
         raise ValueError(f"plan spec {spec!r}: the weight's shifted copies (av) are for one row a program, not p<n>")
+    p = _fitted(m, n_rows, n_cols, max_single_pass, multiprocessors)
+    return dataclasses.replace(p, pdl=False) if p is not None and m["no_pdl"] else p
+
+
+def _fitted(m: re.Match[str], n_rows: int, n_cols: int, max_single_pass: int, multiprocessors: int) -> Plan | None:
+    """``from_spec``'s plan for a matched spec, launching the next kernel early (the default)."""
     warps = int(m["warps"])
     if m["chunk"]:
         chunk = int(m["chunk"])
@@ -500,7 +512,7 @@ def launch(
             HAS_WEIGHT=weight is not None,
             ROUND_BF16=INTERPRET and x.dtype == torch.bfloat16,
             num_warps=p.num_warps,
-            **_pdl_flags(x.device),
+            **(_pdl_flags(x.device) if p.pdl else {"USE_PDL": False}),
         )
         vec = 16 // x.element_size()
         if p.cluster:

@@ -404,10 +404,11 @@ def _hopper(device: torch.device) -> bool:
 
 
 @functools.cache
-def _pdl_flags(device: torch.device) -> dict[str, bool]:
-    """Programmatic dependent launch where the GPU has it (sm_90+), as FlashInfer's norms use it:
-    our launch overlaps the previous kernel's tail, and ``gdc_wait`` keeps its writes ordered."""
-    return {"USE_PDL": True, "launch_pdl": True} if _hopper(device) else {"USE_PDL": False}
+def _pdl_flags(device: torch.device, wanted: bool = True) -> dict[str, bool]:
+    """Programmatic dependent launch where the GPU has it (sm_90+) and the plan wants it, as
+    FlashInfer's norms use it: our launch overlaps the previous kernel's tail, and ``gdc_wait``
+    keeps its writes ordered."""
+    return {"USE_PDL": True, "launch_pdl": True} if wanted and _hopper(device) else {"USE_PDL": False}
 
 
 def _rows_2d(name: str, t: torch.Tensor) -> torch.Tensor:
@@ -512,7 +513,7 @@ def launch(
             HAS_WEIGHT=weight is not None,
             ROUND_BF16=INTERPRET and x.dtype == torch.bfloat16,
             num_warps=p.num_warps,
-            **(_pdl_flags(x.device) if p.pdl else {"USE_PDL": False}),
+            **_pdl_flags(x.device, p.pdl),
         )
         vec = 16 // x.element_size()
         if p.cluster:

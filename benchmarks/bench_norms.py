@@ -62,7 +62,7 @@ def cases(
 
 
 def bench_case(candidates: list[Any], case: Any, env: dict[str, Any], copy_gbps: float, seed: int) -> list[Any]:
-    """One record per candidate; the candidates are timed in alternating rounds (``perf.sweep.measure_all``)."""
+    """One record per candidate; the candidates are timed in alternating blocks (``perf.sweep.measure_all``)."""
     from pytest_normfusion.perf import sweep, verdict
 
     timed, skipped = sweep.measure_all(candidates, case, "cuda", seed)

@@ -221,7 +221,7 @@ def main(argv: list[str] | None = None) -> int:
         candidates = {plan_name(p, multiprocessors, hidden): p for p in chosen}
         rivals_all = [*peers, *(Planned(p, hidden) for p in candidates.values())]
         measured, skipped = {}, {}
-        for i in range(0, len(rivals_all), args.group):  # alternating rounds within groups that fit in memory
+        for i in range(0, len(rivals_all), args.group):  # alternating blocks within groups that fit in memory
             timed_group, skipped_group = sweep.measure_all(rivals_all[i : i + args.group], case, "cuda", args.seed)
             measured.update(timed_group)
             skipped.update(skipped_group)

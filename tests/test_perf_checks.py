@@ -106,7 +106,7 @@ def test_median_interval_is_the_box_plot_notch() -> None:
 
 
 def test_compare_alternates_candidate_and_rivals_and_records_broken_ones(monkeypatch) -> None:
-    """The candidate and every rival that takes the case are sampled in alternating rounds;
+    """The candidate and every rival that takes the case are sampled in alternating blocks;
     a rival that raises while warming up is declined, not fatal."""
     log: list[str] = []
     seconds = {"triton": 2e-6, "reference": 8e-6, "torch-compile": 3e-6}
@@ -132,7 +132,9 @@ def test_compare_alternates_candidate_and_rivals_and_records_broken_ones(monkeyp
     candidate = load_candidate("triton")
     case = Case("rms_norm", "bf16", "bf16", 1.0, 1024, 4096, 1e-6)
     result = sweep.time_against(candidate, case, ["torch-compile", "raises"], "cuda", 0, 1.0)
-    assert log == ["triton", "reference", "torch-compile"] * timing.REPEATS
+    per_block = -(-timing.REPEATS // timing.BLOCKS)
+    forward = [n for n in ("triton", "reference", "torch-compile") for _ in range(per_block)]
+    assert log == forward + forward[::-1] + forward
     assert result.speedups() == pytest.approx({"reference": 4.0, "torch-compile": 1.5})
     assert result.declined == {"raises": "raised RuntimeError: no kernel for sm_90"}
     assert result.problems("triton") == []

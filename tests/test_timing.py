@@ -81,15 +81,15 @@ def test_eager_timing_carries_its_note() -> None:
 def test_sampling_on_gpu_measures_a_copy() -> None:
     src = torch.ones(1 << 22, device="cuda")
     dst = torch.empty_like(src)
-    (t,) = timing.sample_interleaved([timing.prepare([lambda: dst.copy_(src)])], repeats=3)
+    (t,) = timing.sample_in_blocks([timing.prepare([lambda: dst.copy_(src)])], repeats=3)
     assert t.mode == "cuda-graph" and len(t.samples) == 3 and min(t.samples) > 0
 
 
 class _Logged(timing.Prepared):
-    """A prepared candidate whose samples are given, logging when each is taken."""
+    """A prepared candidate whose samples are given, logging each untimed run and each sample."""
 
     def __init__(self, name: str, log: list[str], seconds: float) -> None:
-        super().__init__(run=lambda: None, mode="cuda-graph", sets=2, calls_per_sample=8)
+        super().__init__(run=lambda: log.append(name.upper()), mode="cuda-graph", sets=2, calls_per_sample=8)
         self.name, self.log, self.seconds = name, log, seconds
 
     def sample(self) -> float:
@@ -97,12 +97,15 @@ class _Logged(timing.Prepared):
         return self.seconds
 
 
-def test_interleaved_sampling_alternates_rounds() -> None:
+def test_sampling_goes_in_alternating_blocks_each_after_an_untimed_run(monkeypatch) -> None:
+    monkeypatch.setattr(torch.cuda, "synchronize", lambda: None)
     log: list[str] = []
     a, b, c = (_Logged(n, log, s) for n, s in (("a", 1e-6), ("b", 2e-6), ("c", 3e-6)))
-    ta, tb, tc = timing.sample_interleaved([a, b, c], repeats=4)
-    assert log == ["a", "b", "c"] * 4
-    assert (ta.samples, tb.samples, tc.samples) == ([1e-6] * 4, [2e-6] * 4, [3e-6] * 4)
+    ta, tb, tc = timing.sample_in_blocks([a, b, c], repeats=5, blocks=3)
+    # blocks of 2, forward, backward, forward; the last block holds what is left (1)
+    blocks = ("A a a B b b C c c", "C c c B b b A a a", "A a B b C c")
+    assert log == " ".join(blocks).split()
+    assert (ta.samples, tb.samples, tc.samples) == ([1e-6] * 5, [2e-6] * 5, [3e-6] * 5)
     assert (tb.mode, tb.sets, tb.calls_per_sample) == ("cuda-graph", 2, 8)
 
 

@@ -74,7 +74,7 @@ def time_allreduce(
             norm_fn(x2, r2, weight, case.eps, case.weight_bias)
 
         unfused.append(all_reduce_then_norm)
-    fused_t, unfused_t = timing.sample_interleaved(
+    fused_t, unfused_t = timing.sample_in_blocks(
         [timing.prepare(fused, agree=slowest), timing.prepare(unfused, agree=slowest)]
     )
     return fused_t, unfused_t

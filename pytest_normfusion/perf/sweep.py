@@ -3,7 +3,7 @@ candidate against the reference and named peers in one run (GPU).
 
 Every candidate of a case is timed the same way (CUDA-graph replays over rotating input
 sets made on the device, ``timing.prepare``), the candidates of one comparison in
-alternating rounds; ``verdict.py`` judges the ratios.
+alternating blocks; ``verdict.py`` judges the ratios.
 """
 
 from __future__ import annotations
@@ -93,10 +93,10 @@ def prepare_all(
 
 
 def sample(prepared: dict[str, timing.Prepared]) -> dict[str, timing.Timing]:
-    """Timings of the prepared candidates, sampled in alternating rounds."""
+    """Timings of the prepared candidates, sampled in alternating blocks."""
     import torch
 
-    timed = dict(zip(prepared, timing.sample_interleaved(list(prepared.values())), strict=True))
+    timed = dict(zip(prepared, timing.sample_in_blocks(list(prepared.values())), strict=True))
     torch.cuda.synchronize()
     return timed
 
@@ -104,7 +104,7 @@ def sample(prepared: dict[str, timing.Prepared]) -> dict[str, timing.Timing]:
 def measure_all(
     candidates: Sequence[Candidate], case: Case, device: str, seed: int
 ) -> tuple[dict[str, timing.Timing], dict[str, str]]:
-    """Time every candidate that takes the case, in alternating rounds; the others with why not."""
+    """Time every candidate that takes the case, in alternating blocks; the others with why not."""
     prepared, skipped = prepare_all(candidates, case, device, seed)
     return sample(prepared), skipped
 
@@ -112,7 +112,7 @@ def measure_all(
 def time_against(
     candidate: Candidate, case: Case, peers: list[str], device: str, seed: int, min_speedup: float
 ) -> Comparison:
-    """Time the candidate, the reference and each peer that takes the case, in alternating rounds.
+    """Time the candidate, the reference and each peer that takes the case, in alternating blocks.
 
     A candidate that raises while warming up raises here; a rival that does is recorded
     as declined, and the candidate is not judged against it."""

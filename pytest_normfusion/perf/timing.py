@@ -4,7 +4,7 @@ The statistics are pure (``stats.py``); ``prepare``, the samplers and
 ``copy_bandwidth`` touch a device, and they import torch when called. Method (DESIGN.md 6): warm up; capture
 many calls, cycling through several input sets so L2 does not hold them all, in one
 CUDA graph; time replays with CUDA events; repeat and keep every sample; time the
-candidates of one comparison in alternating rounds.
+candidates of one comparison in alternating blocks of samples.
 """
 
 from __future__ import annotations
@@ -26,6 +26,8 @@ L2_SPAN = 2
 TARGET_REPLAY_S = 1e-3
 MAX_CALLS_PER_GRAPH = 1024
 REPEATS = 15
+# Runs of consecutive samples per candidate (sample_in_blocks).
+BLOCKS = 3
 WARMUP_CALLS = 3
 # Replays of the one-rotation graph that sizes the timed one (the fastest is taken).
 PROBE_REPLAYS = 3
@@ -175,14 +177,26 @@ def prepare(calls: Sequence[Callable[[], Any]], agree: Callable[[float], float] 
     return Prepared(graph.replay, "cuda-graph", len(calls), n_calls, calls=calls)
 
 
-def sample_interleaved(prepared: Sequence[Prepared], repeats: int = REPEATS) -> list[Timing]:
-    """Sample several prepared candidates in alternation: round r takes sample r of each in
-    turn, so a clock change or a neighbour's burst during the run lands on all of them
-    alike instead of on whichever was being timed at that moment."""
+def sample_in_blocks(prepared: Sequence[Prepared], repeats: int = REPEATS, blocks: int = BLOCKS) -> list[Timing]:
+    """Sample several prepared candidates in alternating blocks: each block is one untimed run of a
+    candidate's graph, then a run of its samples; the blocks go through the candidates forward,
+    then backward, so a clock change or a neighbour's burst lands on all of them alike.
+
+    A replay's time depends on which graphs ran before it, unevenly across candidates (measured on
+    the H200: docs/performance.md, "Method"); a block's samples follow the candidate's own graph.
+    """
+    import torch
+
     samples: list[list[float]] = [[] for _ in prepared]
-    for _ in range(repeats):
-        for taken, p in zip(samples, prepared, strict=True):
-            taken.append(p.sample())
+    per_block = math.ceil(repeats / blocks)
+    for b in range(blocks):
+        order = list(range(len(prepared)))
+        for i in order if b % 2 == 0 else reversed(order):
+            p, taken = prepared[i], samples[i]
+            p.run()  # untimed: the block's first sample follows this candidate's own graph
+            torch.cuda.synchronize()
+            for _ in range(min(per_block, repeats - len(taken))):
+                taken.append(p.sample())
     return [p.timing(taken) for p, taken in zip(prepared, samples, strict=True)]
 
 

@@ -182,8 +182,9 @@ def sample_in_blocks(prepared: Sequence[Prepared], repeats: int = REPEATS, block
     candidate's graph, then a run of its samples; the blocks go through the candidates forward,
     then backward, so a clock change or a neighbour's burst lands on all of them alike.
 
-    A replay's time depends on which graphs ran before it, unevenly across candidates (measured on
-    the H200: docs/performance.md, "Method"); a block's samples follow the candidate's own graph.
+    A replay's time depends on the graphs around it, unevenly across candidates (on the H200, also on
+    which graph was captured last: docs/performance.md, "Method"); a block's samples follow the
+    candidate's own graph.
     """
     import torch
 

@@ -107,6 +107,9 @@ def test_sampling_goes_in_alternating_blocks_each_after_an_untimed_run(monkeypat
     assert log == " ".join(blocks).split()
     assert (ta.samples, tb.samples, tc.samples) == ([1e-6] * 5, [2e-6] * 5, [3e-6] * 5)
     assert (tb.mode, tb.sets, tb.calls_per_sample) == ("cuda-graph", 2, 8)
+    log.clear()
+    timing.sample_in_blocks([a, b], repeats=2, blocks=3)  # the third block has nothing left to take
+    assert log == ["A", "a", "B", "b", "B", "b", "A", "a"]
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")

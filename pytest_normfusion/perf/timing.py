@@ -194,10 +194,12 @@ def sample_in_blocks(prepared: Sequence[Prepared], repeats: int = REPEATS, block
         order = list(range(len(prepared)))
         for i in order if b % 2 == 0 else reversed(order):
             p, taken = prepared[i], samples[i]
+            count = min(per_block, repeats - len(taken))
+            if count <= 0:  # its samples are all taken: no untimed run for nothing
+                continue
             p.run()  # untimed: the block's first sample follows this candidate's own graph
             torch.cuda.synchronize()
-            for _ in range(min(per_block, repeats - len(taken))):
-                taken.append(p.sample())
+            taken.extend(p.sample() for _ in range(count))
     return [p.timing(taken) for p, taken in zip(prepared, samples, strict=True)]
 
 

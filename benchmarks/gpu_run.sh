@@ -37,7 +37,7 @@ from pytest_normfusion.perf import stats, timing
 print(environment.flat("cuda"))
 src = torch.empty(timing.COPY_BYTES, dtype=torch.uint8, device="cuda").fill_(1)
 dst = torch.empty_like(src)
-graphed = timing.sample_interleaved([timing.prepare([lambda: dst.copy_(src)])])[0].summary.median
+graphed = timing.sample_in_blocks([timing.prepare([lambda: dst.copy_(src)])])[0].summary.median
 print(f"device copy: {timing.copy_bandwidth('cuda'):.0f} GB/s eager (the roofline), "
       f"{stats.gbps(2 * timing.COPY_BYTES, graphed):.0f} GB/s as a CUDA-graph memcpy node")
 EOF

@@ -24,7 +24,7 @@ print(environment.flat("cuda"), "l2", timing.l2_bytes("cuda"),
       "sms", torch.cuda.get_device_properties(0).multi_processor_count)
 src = torch.empty(timing.COPY_BYTES, dtype=torch.uint8, device="cuda").fill_(1)
 dst = torch.empty_like(src)
-graphed = timing.sample_interleaved([timing.prepare([lambda: dst.copy_(src)])])[0].summary.median
+graphed = timing.sample_in_blocks([timing.prepare([lambda: dst.copy_(src)])])[0].summary.median
 print(f"device copy: {timing.copy_bandwidth('cuda'):.0f} GB/s eager (the roofline), "
       f"{stats.gbps(2 * timing.COPY_BYTES, graphed):.0f} GB/s as a CUDA-graph memcpy node")
 tc = TorchCompile()  # T dynamic, H static: 6 graphs for these 8 shapes

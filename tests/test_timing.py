@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import pytest
 import torch
 
@@ -86,10 +88,12 @@ def test_sampling_on_gpu_measures_a_copy() -> None:
 
 
 class _Logged(timing.Prepared):
-    """A prepared candidate whose samples are given, logging each untimed run and each sample."""
+    """A prepared candidate of two input sets whose samples are given, logging each eager call
+    (``a0``, ``a1``), each untimed run of its graph (``A``) and each sample (``a``)."""
 
     def __init__(self, name: str, log: list[str], seconds: float) -> None:
-        super().__init__(run=lambda: log.append(name.upper()), mode="cuda-graph", sets=2, calls_per_sample=8)
+        calls = [functools.partial(log.append, f"{name}{k}") for k in range(2)]
+        super().__init__(lambda: log.append(name.upper()), "cuda-graph", sets=2, calls_per_sample=8, calls=calls)
         self.name, self.log, self.seconds = name, log, seconds
 
     def sample(self) -> float:
@@ -97,25 +101,28 @@ class _Logged(timing.Prepared):
         return self.seconds
 
 
-def test_sampling_goes_in_alternating_blocks_each_after_an_untimed_run(monkeypatch) -> None:
+def test_sampling_goes_in_alternating_blocks_each_after_eager_calls_and_an_untimed_run(monkeypatch) -> None:
     monkeypatch.setattr(torch.cuda, "synchronize", lambda: None)
     log: list[str] = []
     a, b, c = (_Logged(n, log, s) for n, s in (("a", 1e-6), ("b", 2e-6), ("c", 3e-6)))
     ta, tb, tc = timing.sample_in_blocks([a, b, c], repeats=5, blocks=3)
     # blocks of 2, forward, backward, forward; the last block holds what is left (1)
-    blocks = ("A a a B b b C c c", "C c c B b b A a a", "A a B b C c")
+    blocks = (
+        "a0 a1 A a a b0 b1 B b b c0 c1 C c c",
+        "c0 c1 C c c b0 b1 B b b a0 a1 A a a",
+        "a0 a1 A a b0 b1 B b c0 c1 C c",
+    )
     assert log == " ".join(blocks).split()
     assert (ta.samples, tb.samples, tc.samples) == ([1e-6] * 5, [2e-6] * 5, [3e-6] * 5)
     assert (tb.mode, tb.sets, tb.calls_per_sample) == ("cuda-graph", 2, 8)
     log.clear()
     timing.sample_in_blocks([a, b], repeats=2, blocks=3)  # the third block has nothing left to take
-    assert log == ["A", "a", "B", "b", "B", "b", "A", "a"]
+    assert log == " ".join(("a0 a1 A a b0 b1 B b", "b0 b1 B b a0 a1 A a")).split()
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 def test_prepared_graph_keeps_its_inputs_alive() -> None:
     """A graph replays raw addresses: its inputs must outlive the call list it was made from."""
-    import functools
     import weakref
 
     src = torch.ones(1 << 20, device="cuda")

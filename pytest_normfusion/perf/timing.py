@@ -113,6 +113,16 @@ class Prepared:
     # inputs must live as long as the graph (freed, their memory is reused or unmapped)
     calls: Sequence[Callable[[], Any]] = ()
 
+    def block(self, count: int) -> list[float]:
+        """``count`` samples after an untimed rotation of the calls, run eagerly, and an untimed run."""
+        import torch
+
+        for call in self.calls:
+            call()
+        self.run()
+        torch.cuda.synchronize()
+        return [self.sample() for _ in range(count)]
+
     def sample(self) -> float:
         """Seconds per call, from one run between two CUDA events."""
         return _elapsed(self.run, 1) / self.calls_per_sample
@@ -178,28 +188,24 @@ def prepare(calls: Sequence[Callable[[], Any]], agree: Callable[[float], float] 
 
 
 def sample_in_blocks(prepared: Sequence[Prepared], repeats: int = REPEATS, blocks: int = BLOCKS) -> list[Timing]:
-    """Sample several prepared candidates in alternating blocks: each block is one untimed run of a
-    candidate's graph, then a run of its samples; the blocks go through the candidates forward,
-    then backward, so a clock change or a neighbour's burst lands on all of them alike.
+    """Sample several prepared candidates in alternating blocks (``Prepared.block``): each block
+    runs a candidate's calls once eagerly, then its graph once, untimed, then takes a run of its
+    samples; the blocks go through the candidates forward, then backward, so a clock change or a
+    neighbour's burst lands on all of them alike.
 
-    A replay's time depends on the graphs around it, unevenly across candidates (on the H200, also on
-    which graph was captured last: docs/performance.md, "Method"); a block's samples follow the
-    candidate's own graph.
+    A replay's time depends on what ran before it, unevenly across candidates: on the H200, our
+    kernels' graphs (programmatic dependent launch) replayed up to 1.4x slower after other
+    candidates' graphs than alone, and took their time alone after their own calls ran eagerly
+    (docs/performance.md, "Method"); each candidate's block starts as it would alone.
     """
-    import torch
-
     samples: list[list[float]] = [[] for _ in prepared]
     per_block = math.ceil(repeats / blocks)
     for b in range(blocks):
         order = list(range(len(prepared)))
         for i in order if b % 2 == 0 else reversed(order):
-            p, taken = prepared[i], samples[i]
-            count = min(per_block, repeats - len(taken))
-            if count <= 0:  # its samples are all taken: no untimed run for nothing
-                continue
-            p.run()  # untimed: the block's first sample follows this candidate's own graph
-            torch.cuda.synchronize()
-            taken.extend(p.sample() for _ in range(count))
+            count = min(per_block, repeats - len(samples[i]))
+            if count > 0:  # its samples are all taken: no untimed runs for nothing
+                samples[i].extend(prepared[i].block(count))
     return [p.timing(taken) for p, taken in zip(prepared, samples, strict=True)]
 
 

@@ -44,7 +44,7 @@ class Comparison:
         mine = self.timing.summary
         return [
             f"{name} {mine.median * 1e6:.2f} us vs {rival} {self.rivals[rival].summary.median * 1e6:.2f} us: "
-            f"speedup {self.speedups()[rival]:.3f}x < {self.min_speedup:.2f}x beyond the medians' 95% intervals "
+            f"speedup {self.speedups()[rival]:.3f}x < {self.min_speedup:.2f}x beyond the medians' intervals "
             f"(IQR/median: {name} {_spread(mine):.1%}, {rival} {_spread(self.rivals[rival].summary):.1%})"
             for rival, real in self.short_of().items()
             if real
@@ -55,10 +55,11 @@ class Comparison:
         out = self.timing.record(case_bytes(case), copy_gbps)
         for rival, t in self.rivals.items():
             out[f"{rival}_us"] = t.summary.median * 1e6
+            out[f"{rival}_us_iqr"] = t.summary.iqr * 1e6
             out[f"speedup_vs_{rival}"] = self.speedups()[rival]
         for rival, real in self.short_of().items():
             if not real:
-                out[f"tie_with_{rival}"] = f"speedup {self.speedups()[rival]:.4f}x, within the medians' 95% intervals"
+                out[f"tie_with_{rival}"] = f"speedup {self.speedups()[rival]:.4f}x, within the medians' intervals"
         for rival, why in self.declined.items():
             out[f"{rival}_declined"] = why
         return out
@@ -83,11 +84,11 @@ def allreduce_verdict(name: str, ranks: list[dict[str, Any]], min_speedup: float
         metrics["timing_note"] = "; ".join(notes)
     short = shortfall(fused, unfused, min_speedup)
     if short is False:
-        metrics["tie_with_unfused"] = f"speedup {speedup:.4f}x, within the medians' 95% intervals"
+        metrics["tie_with_unfused"] = f"speedup {speedup:.4f}x, within the medians' intervals"
     problems = []
     if short:
         problems.append(
             f"{name} fused {fused.median * 1e6:.2f} us vs all_reduce + {metrics['unfused_norm']} "
-            f"{unfused.median * 1e6:.2f} us: speedup {speedup:.2f}x < {min_speedup:.2f}x beyond the medians' 95% intervals"
+            f"{unfused.median * 1e6:.2f} us: speedup {speedup:.2f}x < {min_speedup:.2f}x beyond the medians' intervals"
         )
     return problems, metrics

@@ -14,7 +14,7 @@ NOTCH = 1.57
 # preparations of the same calls (their own inputs and graph), which one preparation's repeats do
 # not show. The same kernel prepared twice, as two candidates, gave ratios of medians with a
 # standard deviation of 0.39 % on the H200 (128 checks, largest 1.37 % off); a perf run makes about
-# 200 one-sided comparisons, and a band of 3.5 of those deviations (1.4 %) expects fewer than 0.05
+# 220 one-sided comparisons, and a band of 3.5 of those deviations (1.4 %) expects fewer than 0.05
 # false alarms in one (docs/performance.md, "Checks").
 PREPARATION_SPREAD = 0.007
 

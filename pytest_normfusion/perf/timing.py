@@ -200,8 +200,8 @@ def sample_in_blocks(prepared: Sequence[Prepared], repeats: int = REPEATS, block
     """
     samples: list[list[float]] = [[] for _ in prepared]
     per_block = math.ceil(repeats / blocks)
+    order = range(len(prepared))
     for b in range(blocks):
-        order = list(range(len(prepared)))
         for i in order if b % 2 == 0 else reversed(order):
             count = min(per_block, repeats - len(samples[i]))
             if count > 0:  # its samples are all taken: no untimed runs for nothing

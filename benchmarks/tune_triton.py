@@ -212,7 +212,10 @@ def main(argv: list[str] | None = None) -> int:
         fp32_weight, itemsize = weight == "fp32" and dtype != "fp32", 4 if dtype == "fp32" else 2
         default = parse_plan("default", tokens, hidden, op != "rms_norm", multiprocessors, fp32_weight, itemsize)
         if args.plans:
-            chosen = [parse_plan(s, tokens, hidden, op != "rms_norm", multiprocessors) for s in args.plans.split(",")]
+            chosen = [
+                parse_plan(s, tokens, hidden, op != "rms_norm", multiprocessors, fp32_weight, itemsize)
+                for s in args.plans.split(",")
+            ]
         else:
             chosen = plans(tokens, hidden, multiprocessors)
         chosen = [p for p in [*chosen, default] if p is not None]

@@ -49,13 +49,28 @@ def test_gbps_is_decimal_and_refuses_zero_time() -> None:
 @pytest.mark.parametrize(
     ("bytes_per_call", "l2", "sets"),
     [
-        (16 * 1024, 50 << 20, 8),  # decode-sized: capped at 8 sets
+        (16 * 1024, 60 << 20, 8),  # decode-sized: 8 sets, 1/480 of L2, stay in it
+        (480 << 10, 60 << 20, 8),  # 8 sets fill 1/16 of L2: still kept there
+        ((480 << 10) + 1, 60 << 20, 256),  # past that: enough sets to span two L2 sizes
+        (4 << 20, 60 << 20, 30),  # T = 256 x 4096: 8 sets would hold about one L2
         (30 << 20, 50 << 20, 4),  # ceil(2 x 50 / 30)
         (512 << 20, 50 << 20, 2),  # larger than L2: two sets still alternate
     ],
 )
-def test_rotations_span_l2_within_limits(bytes_per_call: int, l2: int, sets: int) -> None:
+def test_rotations_keep_inputs_in_l2_or_span_it_twice(bytes_per_call: int, l2: int, sets: int) -> None:
     assert timing.rotations(bytes_per_call, l2) == sets
+
+
+def test_rotations_are_never_between_in_l2_and_out_of_it() -> None:
+    l2 = 60 << 20
+    for kib in range(1, 64 << 10, 7):
+        sets = timing.rotations(kib << 10, l2)
+        held = sets * (kib << 10)
+        assert held * timing.HOT_L2_SHARE <= l2 or held >= timing.L2_SPAN * l2, (kib, sets)
+
+
+def test_calls_per_graph_holds_whole_rotations_of_many_sets() -> None:
+    assert timing.calls_per_graph(2e-6, 256) == 512  # 1 ms / 2 us = 500 calls -> 2 rotations of 256
 
 
 def test_calls_per_graph_is_whole_rotations() -> None:

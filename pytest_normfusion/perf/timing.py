@@ -17,10 +17,15 @@ from typing import Any
 
 from pytest_normfusion.perf.stats import Summary, gbps, median, summarize
 
-# Input sets cycled through; DESIGN.md 9's numbers were taken with 8.
-MAX_SETS = 8
+# Input sets cycled through. Calls whose HOT_SETS sets fill at most 1/HOT_L2_SHARE of L2 keep
+# them there (a decode step finds its inputs in L2, written by the kernel before it; DESIGN.md 9's
+# numbers were taken with 8 sets); larger ones rotate through enough sets to span L2_SPAN L2 sizes,
+# so that no call finds its inputs there. Never in between: with 8 sets holding about one L2
+# (T = 256 on the H200), the same kernel prepared twice differed by up to 8 %, where its inputs
+# happened to lie (docs/performance.md, "Method").
+HOT_SETS = 8
+HOT_L2_SHARE = 16
 MIN_SETS = 2
-# Rotate through at least this many L2 sizes of inputs when they are that small.
 L2_SPAN = 2
 # Capture enough calls that one replay lasts about this long (launch gaps amortised).
 TARGET_REPLAY_S = 1e-3
@@ -37,10 +42,13 @@ COPY_CALLS = 4
 
 
 def rotations(bytes_per_call: int, l2_bytes: int) -> int:
-    """How many input sets to cycle through so that they span ``L2_SPAN`` L2 sizes, within limits."""
+    """How many input sets to cycle through: ``HOT_SETS`` where they fit in a small share of L2,
+    else enough to span ``L2_SPAN`` L2 sizes (at least ``MIN_SETS``)."""
     if bytes_per_call <= 0:
         raise ValueError(f"rotations for {bytes_per_call} bytes per call")
-    return max(MIN_SETS, min(MAX_SETS, math.ceil(L2_SPAN * l2_bytes / bytes_per_call)))
+    if HOT_SETS * bytes_per_call * HOT_L2_SHARE <= l2_bytes:
+        return HOT_SETS
+    return max(MIN_SETS, math.ceil(L2_SPAN * l2_bytes / bytes_per_call))
 
 
 def calls_per_graph(seconds_per_call: float, sets: int) -> int:

@@ -132,6 +132,9 @@ class Table:
 # weight in vectors from copies shifted by each head; c<chunk>w<warps>,
 # the chunked kernel; any of them ending in n: launched without programmatic dependent launch
 # (the kernel starts once the previous one has finished). Where each cell was timed (benchmarks/results/):
+# - h200-2026-12-03-cold (call F): fused_add's at T 16384-32768 for H 5120, 7168 and 8192, where
+#   the tune's fastest (the chunked kernel; at 8192 with 32 warps, so that 2 rows a multiprocessor
+#   are in flight and the second pass finds them in L2) beat the cell's plan by 1 % or more;
 # - h200-2026-12-02-mbarrier: T 1 at every H, where the tune's fastest (with the cluster kernel's
 #   one-instruction mbarrier exchange) beat the cell's plan by 2 % or more (probe/pick_t1.py): the
 #   cluster kernel in 19 cells, fused_add's 2048 with a bf16 weight s4 (8 warps);
@@ -176,21 +179,21 @@ _H200_PLANS = {
         2048: {1: "r1w8s4", 16: "r1w4", 256: "r2w4", 1024: "r1w2", 4096: "r2w8", 16384: "c2048w8", 32768: "c2048w8"},
         2880: {1: "r1w1k6", 16: "r1w16u", 256: "r1w16u", 1024: "r1w4u", 4096: "r1w4", 16384: "r1w8", 32768: "r1w8"},
         4096: {1: "r1w1k8", 16: "r1w8", 256: "r2w8", 1024: "r4w8", 4096: "c4096w16", 16384: "c4096w16", 32768: "c4096w16"},
-        5120: {1: "r1w4k5", 16: "r1w4u", 256: "r2w16u", 1024: "r2w16u", 4096: "r1w16u", 16384: "r1w16u", 32768: "r1w16u"},
+        5120: {1: "r1w4k5", 16: "r1w4u", 256: "r2w16u", 1024: "r2w16u", 4096: "r1w16u", 16384: "c4096w16", 32768: "c2048w16"},
         5125: {1: "r1w4k6", 16: "r1w4a", 256: "r1w16a", 1024: "r1w4a", 4096: "r1w4a", 16384: "r1w4a", 32768: "r1w4a"},
         6144: {1: "r1w4k6", 16: "r1w4u", 256: "r1w16p1u", 1024: "r1w16u", 4096: "r1w16u", 16384: "c4096w16", 32768: "c4096w16"},
-        7168: {1: "r1w4k7", 16: "r1w4", 256: "r1w16p1", 1024: "r1w4", 4096: "r1w4", 16384: "c4096w16", 32768: "c2048w16"},
-        8192: {1: "r1w4k8", 16: "r1w4", 256: "r1w16p1", 1024: "r1w4", 4096: "r1w32", 16384: "c4096w16", 32768: "c4096w16"},
+        7168: {1: "r1w4k7", 16: "r1w4", 256: "r1w16p1", 1024: "r1w4", 4096: "r1w4", 16384: "c4096w16", 32768: "c8192w16"},
+        8192: {1: "r1w4k8", 16: "r1w4", 256: "r1w16p1", 1024: "r1w4", 4096: "r1w32", 16384: "c4096w32", 32768: "c4096w32"},
     },
     (True, True): {
         2048: {1: "r1w1k8", 16: "r1w4", 256: "r2w16", 1024: "r1w8", 4096: "r1w4", 16384: "c2048w8", 32768: "c2048w8"},
         2880: {1: "r1w1k6", 16: "r1w16u", 256: "r2w16u", 1024: "r1w4", 4096: "r1w4", 16384: "r1w8", 32768: "c2048w8"},
         4096: {1: "r1w1k8", 16: "r1w8", 256: "r1w32", 1024: "r2w4", 4096: "r1w16", 16384: "c4096w16", 32768: "c4096w16"},
-        5120: {1: "r1w4k5", 16: "r1w4u", 256: "r1w16p1", 1024: "r1w8p2u", 4096: "r1w16", 16384: "r1w16", 32768: "r1w16"},
+        5120: {1: "r1w4k5", 16: "r1w4u", 256: "r1w16p1", 1024: "r1w8p2u", 4096: "r1w16", 16384: "c2048w16", 32768: "c4096w16"},
         5125: {1: "r1w1k6", 16: "r1w16a", 256: "r1w16a", 1024: "r1w8a", 4096: "r1w4a", 16384: "r1w4a", 32768: "r1w4a"},
         6144: {1: "r1w4k6", 16: "r1w4u", 256: "r2w8", 1024: "r1w8p2u", 4096: "r1w4", 16384: "c2048w16", 32768: "c2048w16"},
-        7168: {1: "r1w4k7", 16: "r1w4", 256: "r1w16", 1024: "r1w8p2", 4096: "r1w4", 16384: "c2048w16", 32768: "c2048w16"},
-        8192: {1: "r1w4k8", 16: "r1w8", 256: "r2w8", 1024: "r2w16p1", 4096: "r1w16", 16384: "r1w32", 32768: "r1w32"},
+        7168: {1: "r1w4k7", 16: "r1w4", 256: "r1w16", 1024: "r1w8p2", 4096: "r1w4", 16384: "c2048w16", 32768: "c4096w16"},
+        8192: {1: "r1w4k8", 16: "r1w8", 256: "r2w8", 1024: "r2w16p1", 4096: "r1w16", 16384: "c4096w32", 32768: "c4096w32"},
     },
 }
 # fmt: on

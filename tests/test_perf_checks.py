@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 import torch
@@ -108,6 +109,14 @@ def test_one_kernel_prepared_twice_ties_with_itself() -> None:
     result = verdict.Comparison(mine, {"triton-twin": twin}, {}, min_speedup=1.0)
     assert result.speedups()["triton-twin"] == pytest.approx(0.9820, abs=1e-4)
     assert result.short_of() == {"triton-twin": False} and result.problems("triton") == []
+
+
+def test_twin_peers_are_the_shipped_candidates_under_their_own_names(monkeypatch: pytest.MonkeyPatch) -> None:
+    """benchmarks/twin_peer.py: a kernel checked against a second preparation of itself."""
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    for twin, original in (("twin_peer:Twin", "triton"), ("twin_peer:CompileTwin", "torch-compile")):
+        peer, shipped = load_candidate(twin), load_candidate(original)
+        assert isinstance(peer.obj, type(shipped.obj)) and peer.name == f"{original}-twin"
 
 
 def test_median_interval_is_the_box_plot_notch() -> None:

@@ -311,13 +311,15 @@ def _weight_heads_kernel(
     w_heads_ptr,  # pointer to the output, (VEC, stride): row h holds w[h:], then zeros
     n_cols,  # columns of the weight (H)
     stride,  # columns of an output row, a multiple of VEC >= n_cols
-    BLOCK: tl.constexpr,  # a power of two >= stride
+    BLOCK: tl.constexpr,  # columns a program copies, a power of two
     USE_PDL: tl.constexpr,  # programmatic dependent launch (sm_90+)
 ):
-    """The weight shifted by each head ``h`` (program h): the aligned-body kernel's rows of head h
-    load their body's weight from row h in 16-byte vectors."""
+    """The weight shifted by each head ``h`` (programs ``(h, k)``, each copying block ``k`` of
+    row h): the aligned-body kernel's rows of head h load their body's weight from row h in
+    16-byte vectors. Many small programs, not one a head: the kernel's time is one load's
+    latency, which the aligned-body kernel waits for."""
     head = tl.program_id(0)
-    cols = tl.arange(0, BLOCK)
+    cols = tl.program_id(1) * BLOCK + tl.arange(0, BLOCK)
     if USE_PDL:
         tl.extra.cuda.gdc_wait()
         tl.extra.cuda.gdc_launch_dependents()

@@ -69,6 +69,11 @@ ALIGNED_BODY_MIN_COLS = 1024
 # Looping programs of that kernel come in multiples of 8 (16 bytes of a 2-byte x), so that the
 # rows of a program share one head (columns before the first 16-byte boundary) and one weight load.
 ALIGNED_BODY_STEP = 8
+# Columns a program of the weight's shifted copies writes (``kernels._weight_heads_kernel``): 8 a
+# thread of 4 warps. With one program a head (5125 columns: 64 a thread, 145 registers), rms_norm
+# at 5125 ran 7-10 % slower against the copy kernel at T = 1024 and 1-3 % at T 4096-32768
+# (benchmarks/results/h200-2026-12-03-shifted, calls A and B).
+WEIGHT_HEADS_BLOCK = 1024
 # Multiprocessors assumed in Triton's interpreter, so that CPU runs take the looping plans too.
 INTERPRETER_MULTIPROCESSORS = 4
 # Programs in a thread-block cluster at most: the portable size (16 needs a function attribute set).
@@ -433,9 +438,8 @@ def _weight_heads(weight: torch.Tensor, vec: int) -> torch.Tensor:
     """The weight shifted by each head 0..vec-1: a (vec, H rounded up to vec) tensor."""
     stride = triton.cdiv(weight.numel(), vec) * vec
     heads = torch.empty((vec, stride), dtype=weight.dtype, device=weight.device)
-    kernels._weight_heads_kernel[(vec,)](
-        weight, heads, weight.numel(), stride, BLOCK=triton.next_power_of_2(stride), num_warps=4,
-        **_pdl_flags(weight.device),
+    kernels._weight_heads_kernel[(vec, triton.cdiv(stride, WEIGHT_HEADS_BLOCK))](
+        weight, heads, weight.numel(), stride, BLOCK=WEIGHT_HEADS_BLOCK, num_warps=4, **_pdl_flags(weight.device)
     )  # fmt: skip
     return heads
 

@@ -36,6 +36,22 @@ def test_norm_tables_from_the_fixture() -> None:
     assert "| 4096 x 1024 | **790** | declined |" in text
 
 
+def test_copy_target_takes_each_record_against_its_own_runs_copy() -> None:
+    """A merged sweep holds runs that measured the copy apart: each record is held to its own run's."""
+
+    def record(hidden: int, gbps: float, copy_gbps: float) -> dict:
+        shape = dict(op="rms_norm", dtype="bf16", weight_dtype="bf16", weight_bias=0.0, residual=False)
+        return dict(shape, impl=report.OURS, tokens=4096, hidden=hidden, us=10.0, gbps=gbps, copy_gbps=copy_gbps)
+
+    data = {"meta": {"copy_gbps": 4000.0}, "records": [record(4096, 3900.0, 4000.0), record(8192, 3900.0, 4200.0)]}
+    (line,) = report.targets(data)
+    assert line.startswith("- Copy (4000-4200 GB/s, each run's own): 2 shapes"), line
+    assert "under 0.95: 1: rms_norm bf16 w_bf16 bias0 4096 x 8192 (0.929)" in line, line
+    data["records"][1]["copy_gbps"] = 4000.0
+    (line,) = report.targets(data)
+    assert line.startswith("- Copy (4000 GB/s): 2 shapes with >= 32 MiB of input, 0.975 to 0.975"), line
+
+
 def test_allreduce_table() -> None:
     data = {
         "meta": {"device": "synthetic", "date": "1970-01-01"},

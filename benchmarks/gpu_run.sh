@@ -4,6 +4,9 @@
 #   1. the conformance suite for the impls of CONFORMANCE_IMPLS (default reference,
 #      flashinfer, flashinfer-unchecked and triton; certificate: conformance.json + .md),
 #   2. the perf checks (triton vs reference, torch-compile, flashinfer, liger; pytest-benchmark JSON),
+#      and with TWIN_S > 0 the same checks of triton and of torch-compile against a second
+#      preparation of themselves (benchmarks/twin_peer.py; verdicts in run.log): every failure
+#      there is a false alarm, the measure of this GPU's tie floor (perf.stats.PREPARATION_SPREAD),
 #   3. the norm benchmark sweep (JSON),
 #   4. with TUNE_S > 0, the launch-plan sweep of our Triton kernels (tune_triton.json),
 #   5. with 2+ GPUs, the all-reduce perf checks (flashinfer fused vs NCCL + norm; verdicts in
@@ -11,10 +14,10 @@
 #   6. report.py: docs/performance.md's results and the plot,
 # and leaves at most 8 files under $OUT: run.log, conformance.json + .md, perf-benchmark.json,
 # bench_norms.json, tune_triton.json or bench_allreduce.json, performance.md, performance.png.
-# Each stage has its own time limit (seconds, env CONFORMANCE_S, PERF_S, BENCH_S, TUNE_S,
-# ALLREDUCE_S; CONFORMANCE_S=0 skips the conformance run) so that the whole run fits a
-# 10-minute command on one GPU (about 8 minutes; with more GPUs each world size adds up to
-# 2 x ALLREDUCE_S); a stage cut short keeps what it wrote.
+# Each stage has its own time limit (seconds, env CONFORMANCE_S, PERF_S, TWIN_S (each of its two
+# runs), BENCH_S, TUNE_S, ALLREDUCE_S; CONFORMANCE_S=0 skips the conformance run) so that the whole
+# run fits a 10-minute command on one GPU (about 8 minutes; TWIN_S adds up to twice itself, and with
+# more GPUs each world size adds up to 2 x ALLREDUCE_S); a stage cut short keeps what it wrote.
 #
 #   .whl/ holds what ../shared/gpu/flashinfer-bundle.sh writes (flashinfer-bundle.tar.xz,
 #   flashinfer-aot-sm90a.tar.xz, the apache-tvm-ffi wheel) plus a liger_kernel wheel.
@@ -27,7 +30,7 @@ exec > >(tee -a "$log") 2>&1
 
 source benchmarks/gpu_setup.sh
 CONFORMANCE_S=${CONFORMANCE_S:-150} PERF_S=${PERF_S:-150} BENCH_S=${BENCH_S:-160} ALLREDUCE_S=${ALLREDUCE_S:-60}
-TUNE_S=${TUNE_S:-0}
+TUNE_S=${TUNE_S:-0} TWIN_S=${TWIN_S:-0}
 CONFORMANCE_IMPLS=${CONFORMANCE_IMPLS:-reference flashinfer flashinfer-unchecked triton}
 gpus=$($PY -c 'import torch; print(torch.cuda.device_count())')
 $PY - <<'EOF'
@@ -61,6 +64,15 @@ timeout "$PERF_S" $PY -m pytest -p no:cacheprovider -q -rf -m perf --normfusion-
   --normfusion-perf-peers=torch-compile,flashinfer,liger_peer:Liger --normfusion-dtypes=bf16 \
   -k 'w_bf16-bias0 or w_fp32-bias1' \
   --benchmark-json="$OUT/perf-benchmark.json" $(session_limit $((PERF_S - 20)))
+
+if [ "$TWIN_S" -gt 0 ]; then
+  stage perf checks against twins
+  for pair in triton:Twin torch-compile:CompileTwin; do
+    timeout "$TWIN_S" $PY -m pytest -p no:cacheprovider -q -rf -m perf --normfusion-impl="${pair%%:*}" \
+      --normfusion-perf-peers="twin_peer:${pair#*:}" --normfusion-dtypes=bf16 -k 'w_bf16-bias0 or w_fp32-bias1' \
+      $(session_limit $((TWIN_S - 20)))
+  done
+fi
 
 stage norm benchmarks
 # shellcheck disable=SC2086  # BENCH_ARGS is a list of options

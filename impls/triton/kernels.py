@@ -316,8 +316,8 @@ def _weight_heads_kernel(
 ):
     """The weight shifted by each head ``h`` (programs ``(h, k)``, each copying block ``k`` of
     row h): the aligned-body kernel's rows of head h load their body's weight from row h in
-    16-byte vectors. Many small programs, not one a head: the kernel's time is one load's
-    latency, which the aligned-body kernel waits for."""
+    16-byte vectors. Many small programs, not one a head: a few columns a thread, so that this
+    kernel, which the aligned-body kernel waits for, ends sooner."""
     head = tl.program_id(0)
     cols = tl.program_id(1) * BLOCK + tl.arange(0, BLOCK)
     if USE_PDL:

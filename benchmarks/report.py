@@ -26,7 +26,8 @@ NOT_MEASURED = "**Not yet measured.** No GPU run has been recorded; every number
 # At and below this many tokens a norm is launch-bound: the cell shows microseconds, not GB/s.
 LATENCY_TOKENS = 16
 # Columns that are no candidate but a yardstick (benchmarks/copy_peer.py): never "best".
-ROOFLINES = {"copy"}
+COPY_KERNEL = "copy"
+ROOFLINES = {COPY_KERNEL}
 # A peer timed in several configurations is one column: the faster of them at each shape.
 MERGED = {"torch.compile": ("torch-compile", "torch-compile-static")}
 # Targets (issue 14): of the copy at inputs of TARGET_INPUT_BYTES and more; of the best
@@ -157,7 +158,8 @@ def targets(data: dict[str, Any]) -> list[str]:
         # against the copy of the run that timed the record (a merged sweep holds several runs)
         copy_gbps = ours.get("copy_gbps") or sweep_copy
         if copy_gbps and inputs >= TARGET_INPUT_BYTES:
-            big.append((ours["gbps"] / copy_gbps, name))
+            copy_kernel = by_impl.get(COPY_KERNEL)
+            big.append((ours["gbps"] / copy_gbps, name, copy_kernel["us"] / ours["us"] if copy_kernel else None))
             copies.add(round(copy_gbps))
         peers = {k: v for k, v in by_impl.items() if k != OURS and k not in ROOFLINES}
         if peers:
@@ -174,13 +176,19 @@ def targets(data: dict[str, Any]) -> list[str]:
     lines = []
     if big:
         low = sorted(big)
-        under = [f"{name} ({f:.3f})" for f, name in low if f < TARGET_COPY]
+        under = [f"{name} ({f:.3f})" for f, name, _ in low if f < TARGET_COPY]
+        behind = [f"{name} ({k:.3f})" for f, name, k in low if f < TARGET_COPY and k is not None and k < 1]
         copy = f"{min(copies)} GB/s" if len(copies) == 1 else f"{min(copies)}-{max(copies)} GB/s, each run's own"
         lines.append(
             f"- Copy ({copy}): {len(big)} shapes with >= {TARGET_INPUT_BYTES >> 20} MiB of input, "
             f"{low[0][0]:.3f} to {low[-1][0]:.3f} of it; under {TARGET_COPY}: {len(under)}"
             + (": " + "; ".join(under) if under else ".")
         )
+        if under and any(k is not None for *_, k in low):
+            lines.append(
+                f"- Of those under {TARGET_COPY}, slower than the `{COPY_KERNEL}` kernel moving the same bytes"
+                f" (its time over ours): {len(behind)}" + (": " + "; ".join(behind) if behind else ".")
+            )
     if ratios:
         geo = 2 ** (sum(math.log2(r) for r in ratios) / len(ratios))
         lines.append(

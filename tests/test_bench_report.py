@@ -52,6 +52,23 @@ def test_copy_target_takes_each_record_against_its_own_runs_copy() -> None:
     assert line.startswith("- Copy (4000 GB/s): 2 shapes with >= 32 MiB of input, 0.975 to 0.975"), line
 
 
+def test_copy_target_names_the_shapes_slower_than_the_copy_kernel_of_their_bytes() -> None:
+    """Under the copy but no slower than a plain copy of the same bytes is told apart from behind it."""
+
+    def record(impl: str, hidden: int, us: float) -> dict:
+        shape = dict(op="rms_norm", dtype="bf16", weight_dtype="bf16", weight_bias=0.0, residual=False, tokens=4096)
+        return dict(shape, impl=impl, hidden=hidden, us=us, gbps=3600.0 * 10.0 / us, copy_gbps=4000.0)
+
+    records = [record(report.OURS, 4096, 10.0), record(report.COPY_KERNEL, 4096, 10.5)]
+    records += [record(report.OURS, 8192, 10.0), record(report.COPY_KERNEL, 8192, 9.0)]
+    copy, behind = report.targets({"meta": {"copy_gbps": 4000.0}, "records": records})
+    assert "under 0.95: 2" in copy, copy
+    assert behind == (
+        "- Of those under 0.95, slower than the `copy` kernel moving the same bytes (its time over ours): 1:"
+        " rms_norm bf16 w_bf16 bias0 4096 x 8192 (0.900)"
+    ), behind
+
+
 def test_allreduce_table() -> None:
     data = {
         "meta": {"device": "synthetic", "date": "1970-01-01"},

@@ -69,6 +69,22 @@ def test_copy_target_names_the_shapes_slower_than_the_copy_kernel_of_their_bytes
     ), behind
 
 
+def test_copy_peer_moves_bf16_and_fp16_by_one_integer_kernel() -> None:
+    """The copy yardstick reads and writes each input once, as integers of its width: one kernel for
+    bf16 and fp16 (torch.neg on fp16 ran slower than on bf16 on an H200)."""
+    import torch
+
+    copy = _module("copy_peer").Copy()
+    gen = torch.Generator().manual_seed(0)
+    for dtype, integer in ((torch.bfloat16, torch.int16), (torch.float16, torch.int16), (torch.float32, torch.int32)):
+        x, r = (torch.randn(3, 40, generator=gen).to(dtype) for _ in range(2))
+        y = copy.rms_norm(x, None, 1e-6)
+        y2, r2 = copy.fused_add_rms_norm(x, r, torch.ones(40), 1e-6, 1.0)
+        for src, out in ((x, y), (x, y2), (r, r2)):
+            assert out.dtype == integer and out.shape == src.shape, (dtype, out.dtype)
+            assert torch.equal(out, -src.view(integer)) and out.data_ptr() != src.data_ptr(), dtype
+
+
 def test_allreduce_table() -> None:
     data = {
         "meta": {"device": "synthetic", "date": "1970-01-01"},

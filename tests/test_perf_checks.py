@@ -119,6 +119,24 @@ def test_twin_peers_are_the_shipped_candidates_under_their_own_names(monkeypatch
         assert isinstance(peer.obj, type(shipped.obj)) and peer.name == f"{original}-twin"
 
 
+def test_cute_dsl_peers_load_and_say_why_they_decline_where_their_kernels_cannot_run(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """benchmarks/quack_peer.py and flashinfer_cute_peer.py: QuACK's and FlashInfer's CuTe-DSL norms
+    load anywhere and decline with a reason where their packages or a CUDA device are missing."""
+    import importlib.util
+
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    case = Case("rms_norm", "bf16", "bf16", 0.0, 16, 4096, 1e-6)
+    for spec, name in (("quack_peer:Quack", "quack"), ("flashinfer_cute_peer:FlashInferCute", "flashinfer-cute")):
+        peer = load_candidate(spec)
+        assert peer.name == name and callable(peer.method("rms_norm")) and callable(peer.method("fused_add_rms_norm"))
+        if torch.cuda.is_available() and importlib.util.find_spec("cutlass") is not None:
+            continue
+        why = peer.declines(case)
+        assert isinstance(why, str) and why, spec
+
+
 def test_median_interval_is_the_box_plot_notch() -> None:
     summary = stats.summarize([1.0, 2.0, 3.0, 4.0, 5.0])
     low, high = stats.median_interval(summary)

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import importlib
 
+import torch
+
 from pytest_normfusion.impls.flashinfer import FlashInfer
 
 
@@ -21,8 +23,6 @@ class FlashInferCute(FlashInfer):
         answer = super().supports(case)
         if answer is not True:
             return answer
-        import torch
-
         norm = importlib.import_module("flashinfer.norm")
         if norm._use_cuda_norm(torch.device("cuda")):
             return "FlashInfer is on its CUDA norm kernels here (FLASHINFER_USE_CUDA_NORM=1, or no nvidia-cutlass-dsl)"

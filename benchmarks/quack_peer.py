@@ -24,16 +24,20 @@ class Quack:
     def rms_norm(
         self, x: torch.Tensor, weight: torch.Tensor | None, eps: float, weight_bias: float = 0.0
     ) -> torch.Tensor:
-        from quack.rmsnorm import rmsnorm_fwd
-
-        offset = weight_bias if weight is not None else 0.0  # without a weight, no bias (DESIGN.md 2)
-        return rmsnorm_fwd(x, weight, eps=eps, weight_offset=offset)[0]
+        return _forward(x, None, weight, eps, weight_bias)[0]
 
     def fused_add_rms_norm(
         self, x: torch.Tensor, residual: torch.Tensor, weight: torch.Tensor | None, eps: float, weight_bias: float = 0.0
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        from quack.rmsnorm import rmsnorm_fwd
+        return _forward(x, residual, weight, eps, weight_bias)
 
-        offset = weight_bias if weight is not None else 0.0
-        y, residual_out, _ = rmsnorm_fwd(x, weight, residual=residual, eps=eps, weight_offset=offset)
-        return y, residual_out
+
+def _forward(
+    x: torch.Tensor, residual: torch.Tensor | None, weight: torch.Tensor | None, eps: float, weight_bias: float
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(y, x + residual)`` (x itself without a residual) from one ``rmsnorm_fwd`` call."""
+    from quack.rmsnorm import rmsnorm_fwd
+
+    offset = weight_bias if weight is not None else 0.0  # without a weight, no bias (DESIGN.md 2)
+    y, residual_out, _ = rmsnorm_fwd(x, weight, residual=residual, eps=eps, weight_offset=offset)
+    return y, residual_out

@@ -12,11 +12,18 @@ import importlib.util
 
 import torch
 
+from pytest_normfusion.core.case import Case
+
 
 class Quack:
     name = "quack"
 
-    def supports(self, case: object) -> bool | str:
+    def supports(self, case: Case) -> bool | str:
+        if case.hidden % 2 and case.itemsize == 2:
+            return (
+                "QuACK 0.6.5's rmsnorm_fwd raised DSLRuntimeError, with no message, at every odd H"
+                " with a 2-byte x timed (H 5125, bf16 and fp16, on an H200)"
+            )
         if importlib.util.find_spec("quack") is None:
             return "quack-kernels is not installed"
         return True if torch.cuda.is_available() else "QuACK's CuTe-DSL kernels need a CUDA device"

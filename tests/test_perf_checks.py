@@ -137,6 +137,19 @@ def test_cute_dsl_peers_load_and_say_why_they_decline_where_their_kernels_cannot
         assert isinstance(why, str) and why, spec
 
 
+def test_quack_peer_declines_odd_rows_of_a_two_byte_x(monkeypatch: pytest.MonkeyPatch) -> None:
+    """QuACK's rmsnorm_fwd raised an empty DSLRuntimeError at every odd H with bf16 or fp16 x on the
+    H200: the peer declines those cases with the reason, and leaves the rest to its other checks."""
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    peer = load_candidate("quack_peer:Quack")
+    for dtype, op in (("bf16", "rms_norm"), ("fp16", "fused_add_rms_norm")):
+        why = peer.declines(Case(op, dtype, "fp32", 1.0, 4096, 5125, 1e-6, residual=op != "rms_norm"))
+        assert isinstance(why, str) and "odd H" in why
+    for dtype, hidden in (("fp32", 5125), ("bf16", 5120)):
+        why = peer.declines(Case("rms_norm", dtype, dtype, 0.0, 16, hidden, 1e-6))
+        assert why is None or "odd H" not in why
+
+
 def test_median_interval_is_the_box_plot_notch() -> None:
     summary = stats.summarize([1.0, 2.0, 3.0, 4.0, 5.0])
     low, high = stats.median_interval(summary)

@@ -97,7 +97,8 @@ def parse_plan(
     ``r1w8p2`` (2 programs per multiprocessor looping over the row blocks, each loading its
     next block early), either ending in ``u`` (the row as one power-of-two block, not two
     pieces); ``r1w4s4`` (4 programs a row, each storing a quarter of it); ``r1w4k5`` (5 programs
-    a row in a thread-block cluster, each loading a fifth of it); ``r1w8a`` (the
+    a row in a thread-block cluster, each loading a fifth of it); ``r1w8g`` (one row a program,
+    x staged in shared memory where the shape allows: ``plan.staged``); ``r1w8a`` (the
     aligned-body kernel, one row a program; ``r1w8av``: its weight in vectors from copies
     shifted by each head); ``c2048w8`` (the chunked kernel). None where the
     shape cannot hold the spec as given (looping programs need more blocks than programs; rows
@@ -130,6 +131,8 @@ def _spec(p: Any, multiprocessors: int, hidden: int) -> str:
         return f"c{p.block}w{p.num_warps}"
     if p.cluster:
         return f"r1w{p.num_warps}k{p.cluster}"
+    if p.staged:
+        return f"r1w{p.num_warps}g"
     if p.aligned_body:
         per_sm = f"p{p.programs // multiprocessors}" if p.looping else ""
         return f"r1w{p.num_warps}{per_sm}a{'v' if p.weight_heads else ''}"

@@ -193,6 +193,48 @@ def test_cluster_kernel_compiles_for_hopper_with_its_exchange(pytester: pytest.P
         assert int(loads) >= 3, line
 
 
+# The staged kernel (Gluon) for Hopper, through the names of the triton installed (Gluon's move
+# between releases): x copied to shared memory with cp.async and read from there twice (16-byte
+# loads of shared memory, 4 a thread each time at 8 warps and H 8192), the weight in 16-byte loads,
+# programmatic dependent launch.
+_STAGED_FOR_HOPPER = """
+import re
+import triton
+from triton.backends.compiler import GPUTarget
+from triton.experimental.gluon._runtime import GluonASTSource
+from pytest_normfusion.impls.triton import staged
+
+sig = {"x_ptr": "*bf16", "w_ptr": "*fp32", "y_ptr": "*bf16", "x_stride": "i32", "eps": "fp32", "weight_bias": "fp32",
+       "H": "constexpr", "VEC": "constexpr", "HAS_WEIGHT": "constexpr", "USE_PDL": "constexpr"}
+src = GluonASTSource(fn=staged._norm_staged_kernel, signature=sig, constexprs=dict(H=8192, VEC=8, HAS_WEIGHT=True, USE_PDL=True),
+                     attrs={(i,): [["tt.divisibility", 16]] for i in range(4)})
+compiled = triton.compile(src, target=GPUTarget("cuda", 90, 32), options={"num_warps": 8, "launch_pdl": True})
+ptx = compiled.asm["ptx"]
+print(len(compiled.asm["cubin"]) > 0, len(re.findall(r"cp\\.async\\.c[ag]\\.shared\\.global", ptx)),
+      len(re.findall(r"ld\\.shared\\.v4", ptx)), len(re.findall(r"ld\\.global[^\\n]*\\.v4", ptx)),
+      "griddepcontrol.wait" in ptx and "griddepcontrol.launch_dependents" in ptx)
+"""
+
+
+def test_staged_kernel_compiles_for_hopper_with_x_in_shared_memory(pytester: pytest.Pytester) -> None:
+    import importlib.util
+
+    import triton
+
+    if importlib.util.find_spec("triton.experimental.gluon") is None:
+        pytest.skip("this triton has no Gluon")
+    if not (Path(triton.__file__).parent / "backends" / "nvidia" / "bin" / "ptxas").exists():
+        pytest.skip("no ptxas in the triton wheel")
+    script = pytester.makepyfile(staged_hopper=_STAGED_FOR_HOPPER)
+    env = {**os.environ, "NORMFUSION_TRITON_INTERPRET": "0", "TRITON_DEFAULT_FP_FUSION": "1"}
+    env.pop("TRITON_INTERPRET", None)
+    run = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env, timeout=600)
+    assert run.returncode == 0, run.stderr[-3000:]
+    cubin, copies, shared_loads, weight_loads, pdl = run.stdout.split()
+    assert (cubin, int(copies), int(shared_loads), pdl) == ("True", 4, 8, "True"), run.stdout
+    assert int(weight_loads) >= 8, run.stdout  # 32 fp32 a thread
+
+
 def test_interpreter_works_after_another_impl_imported_triton(pytester: pytest.Pytester) -> None:
     """torch-compile first: ``import torch._dynamo`` imports triton before our kernels load."""
     result = _run(
@@ -315,19 +357,37 @@ from tune_triton import parse_plan, plan_name
 for spec, T, H in (("r1w8p2", 32768, 5120), ("r2w16u", 4096, 5120), ("c2048w8", 7, 20000),
                    ("r1w4p4a", 32768, 5125), ("r1w16a", 3, 5125), ("r4w8", 4096, 2048), ("r1w4s4u", 1, 5120),
                    ("r1w4av", 32768, 5125), ("r1w4k5", 1, 5120), ("r1w2k6", 1, 5125), ("r1w8k8", 16, 8192),
-                   ("r2w16un", 256, 5120), ("r1w4avn", 32768, 5125), ("r1w4k8n", 1, 8192), ("c2048w8n", 7, 20000)):
+                   ("r2w16un", 256, 5120), ("r1w4avn", 32768, 5125), ("r1w4k8n", 1, 8192), ("c2048w8n", 7, 20000),
+                   ("r1w8g", 1024, 8192), ("r1w8gn", 1024, 8192)):
     p = parse_plan(spec, T, H, False, 132)
     assert p is not None and plan_name(p, 132, H) == f"triton[{spec}]", (spec, p)
     # a spec ending in n launches without programmatic dependent launch; the same plan otherwise
     assert p.pdl == (not spec.endswith("n")) and p == dataclasses.replace(parse_plan(spec.removesuffix("n"), T, H, False, 132), pdl=p.pdl), spec
 assert parse_plan("r1w8p2", 32768, 5120, False, 132).tail == 1024 and parse_plan("r1w4p4a", 32768, 5125, False, 132).programs == 528
 assert parse_plan("r1w4av", 32768, 5125, False, 132).weight_heads and not parse_plan("r1w4a", 9, 5125, False, 132).weight_heads
-try:
-    tn.from_spec("r1w4p4av", 32768, 5125, tn.MAX_SINGLE_PASS, 132)
-except ValueError:
-    pass
-else:
-    raise AssertionError("shifted copies of the weight for looping programs")
+for spec in ("r1w4p4av", "r2w8g", "r1w8p2g", "r1w8s2g"):  # shifted weights or staged rows: one row a program
+    try:
+        tn.from_spec(spec, 32768, 8192, tn.MAX_SINGLE_PASS, 132)
+    except ValueError:
+        pass
+    else:
+        raise AssertionError(spec)
+# x staged in shared memory (Gluon) needs a GPU: in the interpreter, and with a residual, strided rows
+# not 16-byte aligned or H not a power of two anywhere, the rows kernel runs the plan, bit for bit
+staged = tn.from_spec("r1w8g", 37, 64, tn.MAX_SINGLE_PASS, 132)
+assert staged == tn.Plan(True, 1, 64, 2, 37, staged=True), staged
+for H in (64, 67, 9000):  # the same plan as r1w8 otherwise
+    assert tn.from_spec("r1w8g", 37, H, tn.MAX_SINGLE_PASS, 132) == dataclasses.replace(
+        tn.from_spec("r1w8", 37, H, tn.MAX_SINGLE_PASS, 132), staged=True), H
+for residual, H in ((False, 64), (True, 64), (False, 67)):
+    x = torch.randn(37, 200, dtype=torch.bfloat16)[:, :H]
+    r = torch.randn(37, H, dtype=torch.bfloat16) if residual else None
+    w = torch.randn(H, dtype=torch.float32)
+    plan = tn.from_spec("r1w8g", 37, H, tn.MAX_SINGLE_PASS, 132)
+    got = tn.launch(x, r, w, 1e-6, 1.0, launch_plan=plan)
+    want = tn.launch(x, r, w, 1e-6, 1.0, launch_plan=dataclasses.replace(plan, staged=False))
+    assert all(torch.equal(a, b) for a, b in zip(got, want) if a is not None), (residual, H)
+    assert not tn._stages(plan, x, r, H), (residual, H)
 # a row over a cluster: power-of-two shares, as many as the row needs (5120: 5 of 1024, not 4)
 assert tn.cluster(1, 5120, 4, 4) == tn.Plan(True, 1, 2048, 4, 1, cluster=3) and tn.cluster(3, 5125, 8, 64).num_warps == 32
 for programs, H in ((1, 5120), (16, 8192), (4, 1)):  # a cluster holds 2 to 8 programs

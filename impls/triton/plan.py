@@ -78,6 +78,8 @@ WEIGHT_HEADS_BLOCK = 1024
 INTERPRETER_MULTIPROCESSORS = 4
 # Programs in a thread-block cluster at most: the portable size (16 needs a function attribute set).
 MAX_CLUSTER = 8
+# Staged rows (``staged``): columns at most (16 KiB of a 2-byte x in shared memory a program).
+STAGED_MAX_COLS = 8192
 # Chunk of the two-pass kernel and its warps (beyond MAX_SINGLE_PASS).
 CHUNK = 4096
 CHUNK_WARPS = 8
@@ -109,6 +111,9 @@ class Plan:
     # programmatic dependent launch where the GPU has it (sm_90+): the next kernel launches while
     # this one stores (False: this plan's kernel launches after the previous one has finished)
     pdl: bool = True
+    # one row a program with its x staged in shared memory (``staged._norm_staged_kernel``, sm_90+)
+    # where the shape suits it (``_stages``); elsewhere the rows kernel runs the plan
+    staged: bool = False
 
     @property
     def columns(self) -> int:
@@ -134,9 +139,13 @@ class Table:
 # r<rows>w<warps>s<n>, n programs a row block, each storing 1/n of its columns (one block);
 # r1w<warps>k<n>, n programs a row in one thread-block cluster, each loading 1/n of it;
 # r1w<warps>[p<n>]a, the aligned-body kernel (rows not 16-byte aligned), r1w<warps>av with its
-# weight in vectors from copies shifted by each head; c<chunk>w<warps>,
-# the chunked kernel; any of them ending in n: launched without programmatic dependent launch
-# (the kernel starts once the previous one has finished). Where each cell was timed (benchmarks/results/):
+# weight in vectors from copies shifted by each head; r1w<warps>g, one row a program with x staged
+# in shared memory (Gluon, ``staged``); c<chunk>w<warps>, the chunked kernel; any of them ending
+# in n: launched without programmatic dependent launch (the kernel starts once the previous one
+# has finished). Where each cell was timed (benchmarks/results/):
+# - h200-2026-12-03-gluon (calls I, J): rms_norm's 1024 x 8192 with a same-dtype weight, where x staged
+#   in shared memory (r1w8g) took 7.99 us, FlashInfer's CuTe-DSL kernel 8.07, the cell's r1w8 8.41
+#   (judged at the cases that look the cell up, and swept, in h200-2026-12-03-staged, call K);
 # - h200-2026-12-03-shifted (call B): rms_norm's 1024 x 5125, where the aligned-body kernel with its
 #   weight from shifted copies (av), the copies now written by many small programs, beat the cell's
 #   looping plan by 3.7 % (bf16 weight) and 6.3 % (fp32 weight);
@@ -171,7 +180,7 @@ _H200_PLANS = {
         5125: {1: "r1w2k6", 16: "r1w4a", 256: "r1w4a", 1024: "r1w4av", 4096: "r1w4av", 16384: "r1w4av", 32768: "r1w4av"},
         6144: {1: "r1w4k6", 16: "r1w16u", 256: "r2w16u", 1024: "r2w8", 4096: "c4096w8", 16384: "c2048w8", 32768: "c4096w8"},
         7168: {1: "r1w4k7", 16: "r1w16", 256: "r2w16", 1024: "r1w16p2", 4096: "r1w8", 16384: "c4096w16", 32768: "c4096w16"},
-        8192: {1: "r1w4k8", 16: "r1w16", 256: "r2w16", 1024: "r1w8", 4096: "r2w16", 16384: "c4096w16", 32768: "c4096w16"},
+        8192: {1: "r1w4k8", 16: "r1w16", 256: "r2w16", 1024: "r1w8g", 4096: "r2w16", 16384: "c4096w16", 32768: "c4096w16"},
     },
     (False, True): {
         2048: {1: "r1w1k8", 16: "r1w4", 256: "r2w16", 1024: "r2w8p2", 4096: "r2w4", 16384: "r1w2", 32768: "r1w2"},
@@ -208,7 +217,8 @@ _H200_PLANS = {
 H200 = Table(
     device="NVIDIA H200",
     multiprocessors=132,
-    source="benchmarks/results/h200-2026-12-03-shifted/callB.tar.xz (tune_heads.json), "
+    source="benchmarks/results/h200-2026-12-03-gluon/gluon_cute.json, "
+    "h200-2026-12-03-shifted/callB.tar.xz (tune_heads.json), "
     "h200-2026-12-03-cold/callF.tar.xz (tune_fused_w32.json), "
     "h200-2026-12-02-mbarrier/tune_t1_lanes.json.xz, "
     "h200-2026-12-02-clusters/tune_t1_clusters.json.xz, "
@@ -224,7 +234,7 @@ TABLES = {H200.device: H200}
 
 _SPEC = re.compile(
     r"(?:r(?P<rows>\d+)|c(?P<chunk>\d+))w(?P<warps>\d+)(?:p(?P<per_sm>\d+))?(?:s(?P<split>\d+)|k(?P<cluster>\d+))?"
-    r"(?:(?P<whole>u)|(?P<aligned>a)(?P<heads>v)?)?(?P<no_pdl>n)?$"
+    r"(?:(?P<whole>u)|(?P<aligned>a)(?P<heads>v)?|(?P<staged>g))?(?P<no_pdl>n)?$"
 )
 
 
@@ -257,10 +267,12 @@ def from_spec(spec: str, n_rows: int, n_cols: int, max_single_pass: int, multipr
     m = _SPEC.match(spec)
     if m is None:
         raise ValueError(
-            f"plan spec {spec!r} is not r<rows>w<warps>[p<n>][s<n>|k<n>][u|a|av][n] or c<chunk>w<warps>[n]"
+            f"plan spec {spec!r} is not r<rows>w<warps>[p<n>][s<n>|k<n>][u|a|av|g][n] or c<chunk>w<warps>[n]"
         )
     if m["heads"] and m["per_sm"]:
         raise ValueError(f"plan spec {spec!r}: the weight's shifted copies (av) are for one row a program, not p<n>")
+    if m["staged"] and (m["rows"] != "1" or m["per_sm"] or m["split"] or m["cluster"]):
+        raise ValueError(f"plan spec {spec!r}: x staged in shared memory (g) is r1w<warps>g, one row a program")
     p = _fitted(m, n_rows, n_cols, max_single_pass, multiprocessors)
     return dataclasses.replace(p, pdl=False) if p is not None and m["no_pdl"] else p
 
@@ -280,6 +292,8 @@ def _fitted(m: re.Match[str], n_rows: int, n_cols: int, max_single_pass: int, mu
     rows = min(int(m["rows"]), triton.next_power_of_2(n_rows))
     if rows * block > max_single_pass:
         return None
+    if m["staged"]:  # where it cannot stage, the rows kernel runs it as r1w<warps>
+        return split_row(Plan(True, 1, block, max(1, min(warps, block // 32)), n_rows, staged=True), n_cols)
     per_sm = int(m["per_sm"]) * multiprocessors if m["per_sm"] else None
     if m["aligned"]:
         return aligned_body(n_rows, n_cols, min(warps, block // 32), per_sm, weight_heads=bool(m["heads"]))
@@ -449,6 +463,31 @@ def _weight_heads(weight: torch.Tensor, vec: int) -> torch.Tensor:
     return heads
 
 
+@functools.cache
+def _staged_kernel() -> Any:
+    """The Gluon kernel of ``staged``, or None where this triton has no Gluon to build it."""
+    try:
+        from pytest_normfusion.impls.triton import staged
+    except ImportError:
+        return None
+    return staged._norm_staged_kernel
+
+
+def _stages(p: Plan, x2: torch.Tensor, residual: torch.Tensor | None, n_cols: int) -> bool:
+    """Whether ``p`` runs the staged kernel here: an sm_90+ GPU, no residual, a 2-byte x whose
+    rows are a power of two columns (``p.block``) of at most ``STAGED_MAX_COLS``, 16-byte aligned."""
+    return (
+        p.staged
+        and residual is None
+        and _hopper(x2.device)
+        and x2.element_size() == 2
+        and n_cols == p.block <= STAGED_MAX_COLS
+        and x2.data_ptr() % 16 == 0
+        and x2.stride(0) * 2 % 16 == 0
+        and _staged_kernel() is not None
+    )
+
+
 def _launch_in_clusters(kernel: Any, rows: int, parts: int, *args: Any, **kwargs: Any) -> None:
     """Launch ``kernel`` as ``rows`` clusters of ``parts`` programs. triton makes a program
     a cluster (``num_ctas``) only where it can spread each reduction over the cluster
@@ -528,7 +567,12 @@ def launch(
             **_pdl_flags(x.device, p.pdl),
         )
         vec = 16 // x.element_size()
-        if p.cluster:
+        if _stages(p, x2, r2, n_cols):
+            _staged_kernel()[(n_rows,)](
+                x2, args[2], y, x2.stride(0), eps, weight_bias, H=n_cols, VEC=vec, HAS_WEIGHT=weight is not None,
+                num_warps=p.num_warps, **_pdl_flags(x.device, p.pdl),
+            )  # fmt: skip
+        elif p.cluster:
             if not _hopper(x.device):
                 raise ValueError(f"a plan of {p.cluster} programs a row needs thread-block clusters (sm_90+)")
             n_body = n_cols // 16 * 16

@@ -111,22 +111,29 @@ for fn, sig, x, w, consts, warps in variants:
 """
 
 
-def test_kernels_compile_for_hopper_with_16_byte_loads_and_pdl(pytester: pytest.Pytester) -> None:
+def _compiled_offline(pytester: pytest.Pytester, **script: str) -> str:
+    """The output of a script that compiles our kernels for Hopper, run in a fresh process with
+    the interpreter off; skipped where the triton wheel has no ptxas."""
     import triton
 
     ptxas = Path(triton.__file__).parent / "backends" / "nvidia" / "bin" / "ptxas"
     if not ptxas.exists():
         pytest.skip(f"no ptxas in the triton wheel ({ptxas})")
-    script = pytester.makepyfile(compile_hopper=_COMPILE_FOR_HOPPER)
+    path = pytester.makepyfile(**script)
     env = {**os.environ, "NORMFUSION_TRITON_INTERPRET": "0", "TRITON_DEFAULT_FP_FUSION": "1"}
     env.pop("TRITON_INTERPRET", None)
-    run = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env, timeout=600)
+    run = subprocess.run([sys.executable, str(path)], capture_output=True, text=True, env=env, timeout=600)
     assert run.returncode == 0, run.stderr[-3000:]
+    return run.stdout
+
+
+def test_kernels_compile_for_hopper_with_16_byte_loads_and_pdl(pytester: pytest.Pytester) -> None:
+    out = _compiled_offline(pytester, compile_hopper=_COMPILE_FOR_HOPPER)
     # per variant: name, dtypes, 16-byte loads and stores, whether griddepcontrol (PDL) is in the PTX
-    variants = [line.split() for line in run.stdout.splitlines()]
-    assert len(variants) == 10, run.stdout
-    assert all(int(loads) > 0 and int(stores) > 0 and pdl == "1" for *_, loads, stores, pdl in variants), run.stdout
-    assert int(variants[-1][3]) > int(variants[-3][3]), run.stdout  # the weight's loads in vectors too
+    variants = [line.split() for line in out.splitlines()]
+    assert len(variants) == 10, out
+    assert all(int(loads) > 0 and int(stores) > 0 and pdl == "1" for *_, loads, stores, pdl in variants), out
+    assert int(variants[-1][3]) > int(variants[-3][3]), out  # the weight's loads in vectors too
 
 
 # The cluster kernel for Hopper: ptxas takes its exchange (distributed shared memory, an mbarrier
@@ -175,17 +182,9 @@ for parts, share, edge in ((2, 4096, False), (6, 1024, True)):
 
 
 def test_cluster_kernel_compiles_for_hopper_with_its_exchange(pytester: pytest.Pytester) -> None:
-    import triton
-
-    if not (Path(triton.__file__).parent / "backends" / "nvidia" / "bin" / "ptxas").exists():
-        pytest.skip("no ptxas in the triton wheel")
-    script = pytester.makepyfile(cluster_hopper=_CLUSTER_FOR_HOPPER)
-    env = {**os.environ, "NORMFUSION_TRITON_INTERPRET": "0", "TRITON_DEFAULT_FP_FUSION": "1"}
-    env.pop("TRITON_INTERPRET", None)
-    run = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env, timeout=600)
-    assert run.returncode == 0, run.stderr[-3000:]
+    out = _compiled_offline(pytester, cluster_hopper=_CLUSTER_FOR_HOPPER)
     barriers = "barrier.cluster.arrive.relaxed.aligned barrier.cluster.wait.aligned"
-    for line, parts in zip(run.stdout.splitlines(), (2, 6), strict=True):
+    for line, parts in zip(out.splitlines(), (2, 6), strict=True):
         size, cubin, loads, pushes, waits, order = line.split(maxsplit=5)
         # x, the residual and the weight in 16-byte vectors; one push (thread k to program k, counted
         # on its mbarrier) and one wait on ours; one cluster barrier phase (arrive on entry, wait before pushing)
@@ -219,20 +218,12 @@ print(len(compiled.asm["cubin"]) > 0, len(re.findall(r"cp\\.async\\.c[ag]\\.shar
 def test_staged_kernel_compiles_for_hopper_with_x_in_shared_memory(pytester: pytest.Pytester) -> None:
     import importlib.util
 
-    import triton
-
     if importlib.util.find_spec("triton.experimental.gluon") is None:
         pytest.skip("this triton has no Gluon")
-    if not (Path(triton.__file__).parent / "backends" / "nvidia" / "bin" / "ptxas").exists():
-        pytest.skip("no ptxas in the triton wheel")
-    script = pytester.makepyfile(staged_hopper=_STAGED_FOR_HOPPER)
-    env = {**os.environ, "NORMFUSION_TRITON_INTERPRET": "0", "TRITON_DEFAULT_FP_FUSION": "1"}
-    env.pop("TRITON_INTERPRET", None)
-    run = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env, timeout=600)
-    assert run.returncode == 0, run.stderr[-3000:]
-    cubin, copies, shared_loads, weight_loads, pdl = run.stdout.split()
-    assert (cubin, int(copies), int(shared_loads), pdl) == ("True", 4, 8, "True"), run.stdout
-    assert int(weight_loads) >= 8, run.stdout  # 32 fp32 a thread
+    out = _compiled_offline(pytester, staged_hopper=_STAGED_FOR_HOPPER)
+    cubin, copies, shared_loads, weight_loads, pdl = out.split()
+    assert (cubin, int(copies), int(shared_loads), pdl) == ("True", 4, 8, "True"), out
+    assert int(weight_loads) >= 8, out  # 32 fp32 a thread
 
 
 def test_interpreter_works_after_another_impl_imported_triton(pytester: pytest.Pytester) -> None:

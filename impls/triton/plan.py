@@ -483,7 +483,7 @@ def _stages(p: Plan, x2: torch.Tensor, residual: torch.Tensor | None, n_cols: in
         and x2.element_size() == 2
         and n_cols == p.block <= STAGED_MAX_COLS
         and x2.data_ptr() % 16 == 0
-        and x2.stride(0) * 2 % 16 == 0
+        and x2.stride(0) * x2.element_size() % 16 == 0
         and _staged_kernel() is not None
     )
 

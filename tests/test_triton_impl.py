@@ -379,6 +379,14 @@ for residual, H in ((False, 64), (True, 64), (False, 67)):
     want = tn.launch(x, r, w, 1e-6, 1.0, launch_plan=dataclasses.replace(plan, staged=False))
     assert all(torch.equal(a, b) for a, b in zip(got, want) if a is not None), (residual, H)
     assert not tn._stages(plan, x, r, H), (residual, H)
+# on an sm_90+ GPU (stood in for here) it stages packed rows where every thread holds a 16-byte vector
+# of the row, none twice: 2048 bf16 columns are a vector for each of 8 warps' threads, not 16 warps'
+hopper, tn._hopper = tn._hopper, lambda device: True
+x = torch.randn(37, 2048, dtype=torch.bfloat16)
+for spec, stages in (("r1w8g", True), ("r1w16g", False), ("r1w8", False)):
+    assert tn._stages(tn.from_spec(spec, 37, 2048, tn.MAX_SINGLE_PASS, 132), x, None, 2048) == stages, spec
+assert not tn._stages(tn.from_spec("r1w8g", 37, 2048, tn.MAX_SINGLE_PASS, 132), x[:, 1:], None, 2047)
+tn._hopper = hopper
 # a row over a cluster: power-of-two shares, as many as the row needs (5120: 5 of 1024, not 4)
 assert tn.cluster(1, 5120, 4, 4) == tn.Plan(True, 1, 2048, 4, 1, cluster=3) and tn.cluster(3, 5125, 8, 64).num_warps == 32
 for programs, H in ((1, 5120), (16, 8192), (4, 1)):  # a cluster holds 2 to 8 programs

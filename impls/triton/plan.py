@@ -475,13 +475,15 @@ def _staged_kernel() -> Any:
 
 def _stages(p: Plan, x2: torch.Tensor, residual: torch.Tensor | None, n_cols: int) -> bool:
     """Whether ``p`` runs the staged kernel here: an sm_90+ GPU, no residual, a 2-byte x whose
-    rows are a power of two columns (``p.block``) of at most ``STAGED_MAX_COLS``, 16-byte aligned."""
+    rows are a power of two columns (``p.block``) of at most ``STAGED_MAX_COLS``, 16-byte aligned,
+    and at least a 16-byte vector for every thread (the kernel's layout holds no column twice)."""
     return (
         p.staged
         and residual is None
         and _hopper(x2.device)
         and x2.element_size() == 2
         and n_cols == p.block <= STAGED_MAX_COLS
+        and p.block >= 16 // x2.element_size() * 32 * p.num_warps
         and x2.data_ptr() % 16 == 0
         and x2.stride(0) * x2.element_size() % 16 == 0
         and _staged_kernel() is not None

@@ -204,14 +204,16 @@ from triton.experimental.gluon._runtime import GluonASTSource
 from pytest_normfusion.impls.triton import staged
 
 sig = {"x_ptr": "*bf16", "w_ptr": "*fp32", "y_ptr": "*bf16", "x_stride": "i32", "eps": "fp32", "weight_bias": "fp32",
-       "H": "constexpr", "VEC": "constexpr", "HAS_WEIGHT": "constexpr", "USE_PDL": "constexpr"}
-src = GluonASTSource(fn=staged._norm_staged_kernel, signature=sig, constexprs=dict(H=8192, VEC=8, HAS_WEIGHT=True, USE_PDL=True),
-                     attrs={(i,): [["tt.divisibility", 16]] for i in range(4)})
-compiled = triton.compile(src, target=GPUTarget("cuda", 90, 32), options={"num_warps": 8, "launch_pdl": True})
-ptx = compiled.asm["ptx"]
-print(len(compiled.asm["cubin"]) > 0, len(re.findall(r"cp\\.async\\.c[ag]\\.shared\\.global", ptx)),
-      len(re.findall(r"ld\\.shared\\.v4", ptx)), len(re.findall(r"ld\\.global[^\\n]*\\.v4", ptx)),
-      "griddepcontrol.wait" in ptx and "griddepcontrol.launch_dependents" in ptx)
+       "H": "constexpr", "BLOCK": "constexpr", "VEC": "constexpr", "HAS_WEIGHT": "constexpr", "USE_PDL": "constexpr"}
+for H in (8192, 5120):  # a power of two, and one held in a block of 8192 with the columns past H masked
+    src = GluonASTSource(fn=staged._norm_staged_kernel, signature=sig,
+                         constexprs=dict(H=H, BLOCK=8192, VEC=8, HAS_WEIGHT=True, USE_PDL=True),
+                         attrs={(i,): [["tt.divisibility", 16]] for i in range(4)})
+    compiled = triton.compile(src, target=GPUTarget("cuda", 90, 32), options={"num_warps": 8, "launch_pdl": True})
+    ptx = compiled.asm["ptx"]
+    print(len(compiled.asm["cubin"]) > 0, len(re.findall(r"cp\\.async\\.c[ag]\\.shared\\.global", ptx)),
+          len(re.findall(r"ld\\.shared\\.v4", ptx)), len(re.findall(r"ld\\.global[^\\n]*\\.v4", ptx)),
+          "griddepcontrol.wait" in ptx and "griddepcontrol.launch_dependents" in ptx)
 """
 
 
@@ -221,9 +223,12 @@ def test_staged_kernel_compiles_for_hopper_with_x_in_shared_memory(pytester: pyt
     if importlib.util.find_spec("triton.experimental.gluon") is None:
         pytest.skip("this triton has no Gluon")
     out = _compiled_offline(pytester, staged_hopper=_STAGED_FOR_HOPPER)
-    cubin, copies, shared_loads, weight_loads, pdl = out.split()
+    (cubin, copies, shared_loads, weight_loads, pdl), masked = (line.split() for line in out.splitlines())
     assert (cubin, int(copies), int(shared_loads), pdl) == ("True", 4, 8, "True"), out
     assert int(weight_loads) >= 8, out  # 32 fp32 a thread
+    # H 5120 in a block of 8192: 4 vectors a thread copied (the last under a mask), at least the 3 a
+    # thread of 5120 columns read twice
+    assert masked[:2] == ["True", "4"] and int(masked[2]) >= 6 and masked[4] == "True", out
 
 
 def test_interpreter_works_after_another_impl_imported_triton(pytester: pytest.Pytester) -> None:
@@ -379,13 +384,16 @@ for residual, H in ((False, 64), (True, 64), (False, 67)):
     want = tn.launch(x, r, w, 1e-6, 1.0, launch_plan=dataclasses.replace(plan, staged=False))
     assert all(torch.equal(a, b) for a, b in zip(got, want) if a is not None), (residual, H)
     assert not tn._stages(plan, x, r, H), (residual, H)
-# on an sm_90+ GPU (stood in for here) it stages packed rows where every thread holds a 16-byte vector
-# of the row, none twice: 2048 bf16 columns are a vector for each of 8 warps' threads, not 16 warps'
+# on an sm_90+ GPU (stood in for here) it stages rows of 16-byte multiples, aligned, in a power-of-two
+# block where every thread holds a 16-byte vector, none twice: 2048 bf16 columns are a vector for each
+# of 8 warps' threads, not 16 warps'; 5120 in a block of 8192; not 5125, nor rows 2 bytes off
 hopper, tn._hopper = tn._hopper, lambda device: True
-x = torch.randn(37, 2048, dtype=torch.bfloat16)
-for spec, stages in (("r1w8g", True), ("r1w16g", False), ("r1w8", False)):
-    assert tn._stages(tn.from_spec(spec, 37, 2048, tn.MAX_SINGLE_PASS, 132), x, None, 2048) == stages, spec
-assert not tn._stages(tn.from_spec("r1w8g", 37, 2048, tn.MAX_SINGLE_PASS, 132), x[:, 1:], None, 2047)
+x = torch.randn(37, 8192, dtype=torch.bfloat16)
+for spec, H, stages in (("r1w8g", 2048, True), ("r1w16g", 2048, False), ("r1w8", 2048, False), ("r1w8g", 5120, True),
+                        ("r1w16g", 5120, True), ("r1w8g", 5125, False), ("r1w8g", 8192, True), ("r1w8g", 16384, False)):
+    rows = torch.randn(37, H, dtype=torch.bfloat16)
+    assert tn._stages(tn.from_spec(spec, 37, H, tn.MAX_SINGLE_PASS, 132), rows, None, H) == stages, (spec, H)
+assert not tn._stages(tn.from_spec("r1w8g", 37, 2048, tn.MAX_SINGLE_PASS, 132), x[:, 1:2049], None, 2048)
 tn._hopper = hopper
 # a row over a cluster: power-of-two shares, as many as the row needs (5120: 5 of 1024, not 4)
 assert tn.cluster(1, 5120, 4, 4) == tn.Plan(True, 1, 2048, 4, 1, cluster=3) and tn.cluster(3, 5125, 8, 64).num_warps == 32

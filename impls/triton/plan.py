@@ -78,7 +78,8 @@ WEIGHT_HEADS_BLOCK = 1024
 INTERPRETER_MULTIPROCESSORS = 4
 # Programs in a thread-block cluster at most: the portable size (16 needs a function attribute set).
 MAX_CLUSTER = 8
-# Staged rows (``staged``): columns at most (16 KiB of a 2-byte x in shared memory a program).
+# Staged rows (``staged``): columns of a row's power-of-two block at most (16 KiB of a 2-byte x in
+# shared memory a program).
 STAGED_MAX_COLS = 8192
 # Chunk of the two-pass kernel and its warps (beyond MAX_SINGLE_PASS).
 CHUNK = 4096
@@ -475,15 +476,18 @@ def _staged_kernel() -> Any:
 
 def _stages(p: Plan, x2: torch.Tensor, residual: torch.Tensor | None, n_cols: int) -> bool:
     """Whether ``p`` runs the staged kernel here: an sm_90+ GPU, no residual, a 2-byte x whose
-    rows are a power of two columns (``p.block``) of at most ``STAGED_MAX_COLS``, 16-byte aligned,
-    and at least a 16-byte vector for every thread (the kernel's layout holds no column twice)."""
+    rows are a multiple of 16 bytes, 16-byte aligned, in a power-of-two block of at most
+    ``STAGED_MAX_COLS`` columns that holds a 16-byte vector for every thread (the kernel's layout
+    holds no column twice)."""
+    block = triton.next_power_of_2(n_cols)
     return (
         p.staged
         and residual is None
         and _hopper(x2.device)
         and x2.element_size() == 2
-        and n_cols == p.block <= STAGED_MAX_COLS
-        and p.block >= 16 // x2.element_size() * 32 * p.num_warps
+        and n_cols * x2.element_size() % 16 == 0
+        and p.columns >= n_cols
+        and 16 // x2.element_size() * 32 * p.num_warps <= block <= STAGED_MAX_COLS
         and x2.data_ptr() % 16 == 0
         and x2.stride(0) * x2.element_size() % 16 == 0
         and _staged_kernel() is not None
@@ -571,7 +575,8 @@ def launch(
         vec = 16 // x.element_size()
         if _stages(p, x2, r2, n_cols):
             _staged_kernel()[(n_rows,)](
-                x2, args[2], y, x2.stride(0), eps, weight_bias, H=n_cols, VEC=vec, HAS_WEIGHT=weight is not None,
+                x2, args[2], y, x2.stride(0), eps, weight_bias, H=n_cols, BLOCK=triton.next_power_of_2(n_cols), VEC=vec,
+                HAS_WEIGHT=weight is not None,
                 num_warps=p.num_warps, **_pdl_flags(x.device, p.pdl),
             )  # fmt: skip
         elif p.cluster:

@@ -144,6 +144,9 @@ class Table:
 # in shared memory (Gluon, ``staged``); c<chunk>w<warps>, the chunked kernel; any of them ending
 # in n: launched without programmatic dependent launch (the kernel starts once the previous one
 # has finished). Where each cell was timed (benchmarks/results/):
+# - h200-2026-12-03-timeline (calls A, B): rms_norm's cells at T 1024-4096 where the staged kernel (r1w<n>g;
+#   H not a power of two held in a masked block) beat the cell's plan by 1 % or more, and T 2048 cells
+#   where it beat the plan T 2048 looked up (the T 1024 cell's) by 1.5-15 % (T 1449-2896 look them up);
 # - h200-2026-12-03-gluon (calls I, J): rms_norm's 1024 x 8192 with a same-dtype weight, where x staged
 #   in shared memory (r1w8g) took 7.99 us, FlashInfer's CuTe-DSL kernel 8.07, the cell's r1w8 8.41
 #   (judged at the cases that look the cell up, and swept, in h200-2026-12-03-staged, call K);
@@ -174,24 +177,24 @@ class Table:
 # fmt: off
 _H200_PLANS = {
     (False, False): {
-        2048: {1: "r1w4", 16: "r1w4", 256: "r1w4", 1024: "r1w4", 4096: "r2w4", 16384: "r1w4", 32768: "c1024w4"},
-        2880: {1: "r1w1k6", 16: "r1w8u", 256: "r2w8u", 1024: "r1w4u", 4096: "r2w4", 16384: "r1w4u", 32768: "r2w4u"},
-        4096: {1: "r1w1k8", 16: "r1w8", 256: "r2w8", 1024: "r1w8p4", 4096: "r1w8", 16384: "c2048w8", 32768: "c2048w8"},
-        5120: {1: "r1w4k5", 16: "r1w16u", 256: "r2w16u", 1024: "r1w4", 4096: "r1w8", 16384: "r1w8", 32768: "r1w8"},
+        2048: {1: "r1w4", 16: "r1w4", 256: "r1w4", 1024: "r1w4", 2048: "r1w4g", 4096: "r2w4", 16384: "r1w4", 32768: "c1024w4"},
+        2880: {1: "r1w1k6", 16: "r1w8u", 256: "r2w8u", 1024: "r1w4u", 2048: "r1w4g", 4096: "r2w4", 16384: "r1w4u", 32768: "r2w4u"},
+        4096: {1: "r1w1k8", 16: "r1w8", 256: "r2w8", 1024: "r1w8p4", 2048: "r1w4g", 4096: "r1w8", 16384: "c2048w8", 32768: "c2048w8"},
+        5120: {1: "r1w4k5", 16: "r1w16u", 256: "r2w16u", 1024: "r1w4", 2048: "r1w4g", 4096: "r1w4g", 16384: "r1w8", 32768: "r1w8"},
         5125: {1: "r1w2k6", 16: "r1w4a", 256: "r1w4a", 1024: "r1w4av", 4096: "r1w4av", 16384: "r1w4av", 32768: "r1w4av"},
-        6144: {1: "r1w4k6", 16: "r1w16u", 256: "r2w16u", 1024: "r2w8", 4096: "c4096w8", 16384: "c2048w8", 32768: "c4096w8"},
-        7168: {1: "r1w4k7", 16: "r1w16", 256: "r2w16", 1024: "r1w16p2", 4096: "r1w8", 16384: "c4096w16", 32768: "c4096w16"},
-        8192: {1: "r1w4k8", 16: "r1w16", 256: "r2w16", 1024: "r1w8g", 4096: "r2w16", 16384: "c4096w16", 32768: "c4096w16"},
+        6144: {1: "r1w4k6", 16: "r1w16u", 256: "r2w16u", 1024: "r2w8", 2048: "r1w4g", 4096: "c4096w8", 16384: "c2048w8", 32768: "c4096w8"},
+        7168: {1: "r1w4k7", 16: "r1w16", 256: "r2w16", 1024: "r1w8g", 2048: "r1w4g", 4096: "r1w4g", 16384: "c4096w16", 32768: "c4096w16"},
+        8192: {1: "r1w4k8", 16: "r1w16", 256: "r2w16", 1024: "r1w8g", 2048: "r1w4g", 4096: "r2w16", 16384: "c4096w16", 32768: "c4096w16"},
     },
     (False, True): {
-        2048: {1: "r1w1k8", 16: "r1w4", 256: "r2w16", 1024: "r2w8p2", 4096: "r2w4", 16384: "r1w2", 32768: "r1w2"},
-        2880: {1: "r1w1k6", 16: "r1w32u", 256: "r2w16u", 1024: "r2w8u", 4096: "r2w4p4", 16384: "r2w4", 32768: "r2w4"},
-        4096: {1: "r1w1k8", 16: "r1w32", 256: "r2w16", 1024: "r2w16p2", 4096: "r2w4", 16384: "r1w4", 32768: "r1w4"},
-        5120: {1: "r1w4k5", 16: "r1w8u", 256: "r1w4", 1024: "r1w4p4", 4096: "r2w8", 16384: "r2w8", 32768: "r2w8"},
+        2048: {1: "r1w1k8", 16: "r1w4", 256: "r2w16", 1024: "r1w4g", 2048: "r1w2g", 4096: "r1w2g", 16384: "r1w2", 32768: "r1w2"},
+        2880: {1: "r1w1k6", 16: "r1w32u", 256: "r2w16u", 1024: "r1w4g", 2048: "r1w4g", 4096: "r1w4g", 16384: "r2w4", 32768: "r2w4"},
+        4096: {1: "r1w1k8", 16: "r1w32", 256: "r2w16", 1024: "r2w16p2", 2048: "r1w4g", 4096: "r2w4", 16384: "r1w4", 32768: "r1w4"},
+        5120: {1: "r1w4k5", 16: "r1w8u", 256: "r1w4", 1024: "r1w4p4", 2048: "r1w4g", 4096: "r1w4g", 16384: "r2w8", 32768: "r2w8"},
         5125: {1: "r1w1k6", 16: "r1w16a", 256: "r2w8", 1024: "r1w4av", 4096: "r1w4av", 16384: "r1w4av", 32768: "r1w4av"},
-        6144: {1: "r1w4k6", 16: "r1w8u", 256: "r1w16u", 1024: "r2w8p2", 4096: "c2048w8", 16384: "c4096w8", 32768: "c4096w8"},
-        7168: {1: "r1w4k7", 16: "r1w8", 256: "r1w16", 1024: "r1w16p2", 4096: "r1w16p2", 16384: "c2048w16", 32768: "c2048w16"},
-        8192: {1: "r1w4k8", 16: "r1w8", 256: "r1w16p1", 1024: "r1w16p2", 4096: "c2048w16", 16384: "c4096w16", 32768: "c4096w16"},
+        6144: {1: "r1w4k6", 16: "r1w8u", 256: "r1w16u", 1024: "r2w8p2", 4096: "r1w8g", 16384: "c4096w8", 32768: "c4096w8"},
+        7168: {1: "r1w4k7", 16: "r1w8", 256: "r1w16", 1024: "r1w16p2", 4096: "r1w16g", 16384: "c2048w16", 32768: "c2048w16"},
+        8192: {1: "r1w4k8", 16: "r1w8", 256: "r1w16p1", 1024: "r1w16p2", 2048: "r1w16g", 4096: "r1w16g", 16384: "c4096w16", 32768: "c4096w16"},
     },
     (True, False): {
         2048: {1: "r1w8s4", 16: "r1w4", 256: "r2w4", 1024: "r1w2", 4096: "r2w8", 16384: "c2048w8", 32768: "c2048w8"},
@@ -218,7 +221,8 @@ _H200_PLANS = {
 H200 = Table(
     device="NVIDIA H200",
     multiprocessors=132,
-    source="benchmarks/results/h200-2026-12-03-gluon/gluon_cute.json, "
+    source="benchmarks/results/h200-2026-12-03-timeline/tune_staged_*.json, "
+    "h200-2026-12-03-gluon/gluon_cute.json, "
     "h200-2026-12-03-shifted/callB.tar.xz (tune_heads.json), "
     "h200-2026-12-03-cold/callF.tar.xz (tune_fused_w32.json), "
     "h200-2026-12-02-mbarrier/tune_t1_lanes.json.xz, "

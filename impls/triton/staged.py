@@ -5,7 +5,8 @@ asks for it on an sm_90+ GPU (``plan.launch``); Triton's CPU interpreter does no
 One row a program, H a multiple of 16 bytes (a power-of-two block of columns, those past H
 masked): x is copied to shared memory (``cp.async``, 16-byte pieces, each thread its own, which
 it alone reads back) while the weight loads into registers, summed from there, then read from
-shared memory again to be scaled, so that a row's x takes no registers across the sum. At rms_norm 1024 x 8192 a program holds 44 registers at 8 warps
+shared memory again to be scaled, so that a row's x takes no registers across the sum. At
+rms_norm 1024 x 8192 a program holds 44 registers at 8 warps
 (triton 3.6, compiled offline) where the rows kernel holds 61; on the H200 the kernel took 7.99 us
 against FlashInfer's CuTe-DSL kernel's 8.07 and the rows kernel's 8.41
 (benchmarks/results/h200-2026-12-03-gluon/, checked in h200-2026-12-03-staged/).

@@ -144,6 +144,9 @@ class Table:
 # in shared memory (Gluon, ``staged``); c<chunk>w<warps>, the chunked kernel; any of them ending
 # in n: launched without programmatic dependent launch (the kernel starts once the previous one
 # has finished). Where each cell was timed (benchmarks/results/):
+# - h200-2026-12-03-t2048 (call A): fused_add's T 2048 cells, where the tune's fastest (every plan) beat
+#   the plan T 2048 looked up (the T 1024 cell's) by 1 % or more (2.1-5.7 % with an fp32 weight; T 1449-2896
+#   look them up); rms_norm's 8192 x 8192 with a same-dtype weight (the chunked kernel, 1.9 %);
 # - h200-2026-12-03-timeline (calls A, B): rms_norm's cells at T 1024-4096 where the staged kernel (r1w<n>g;
 #   H not a power of two held in a masked block) beat the cell's plan by 1 % or more, and T 2048 cells
 #   where it beat the plan T 2048 looked up (the T 1024 cell's) by 1.5-15 % (T 1449-2896 look them up);
@@ -184,7 +187,7 @@ _H200_PLANS = {
         5125: {1: "r1w2k6", 16: "r1w4a", 256: "r1w4a", 1024: "r1w4av", 4096: "r1w4av", 16384: "r1w4av", 32768: "r1w4av"},
         6144: {1: "r1w4k6", 16: "r1w16u", 256: "r2w16u", 1024: "r2w8", 2048: "r1w4g", 4096: "c4096w8", 16384: "c2048w8", 32768: "c4096w8"},
         7168: {1: "r1w4k7", 16: "r1w16", 256: "r2w16", 1024: "r1w8g", 2048: "r1w4g", 4096: "r1w4g", 16384: "c4096w16", 32768: "c4096w16"},
-        8192: {1: "r1w4k8", 16: "r1w16", 256: "r2w16", 1024: "r1w8g", 2048: "r1w4g", 4096: "r2w16", 16384: "c4096w16", 32768: "c4096w16"},
+        8192: {1: "r1w4k8", 16: "r1w16", 256: "r2w16", 1024: "r1w8g", 2048: "r1w4g", 4096: "r2w16", 8192: "c4096w16", 16384: "c4096w16", 32768: "c4096w16"},
     },
     (False, True): {
         2048: {1: "r1w1k8", 16: "r1w4", 256: "r2w16", 1024: "r1w4g", 2048: "r1w2g", 4096: "r1w2g", 16384: "r1w2", 32768: "r1w2"},
@@ -198,30 +201,31 @@ _H200_PLANS = {
     },
     (True, False): {
         2048: {1: "r1w8s4", 16: "r1w4", 256: "r2w4", 1024: "r1w2", 4096: "r2w8", 16384: "c2048w8", 32768: "c2048w8"},
-        2880: {1: "r1w1k6", 16: "r1w16u", 256: "r1w16u", 1024: "r1w4u", 4096: "r1w4", 16384: "r1w8", 32768: "r1w8"},
-        4096: {1: "r1w1k8", 16: "r1w8", 256: "r2w8", 1024: "r4w8", 4096: "c4096w16", 16384: "c4096w16", 32768: "c4096w16"},
-        5120: {1: "r1w4k5", 16: "r1w4u", 256: "r2w16u", 1024: "r2w16u", 4096: "r1w16u", 16384: "c4096w16", 32768: "c2048w16"},
+        2880: {1: "r1w1k6", 16: "r1w16u", 256: "r1w16u", 1024: "r1w4u", 2048: "r1w4", 4096: "r1w4", 16384: "r1w8", 32768: "r1w8"},
+        4096: {1: "r1w1k8", 16: "r1w8", 256: "r2w8", 1024: "r4w8", 2048: "r1w2", 4096: "c4096w16", 16384: "c4096w16", 32768: "c4096w16"},
+        5120: {1: "r1w4k5", 16: "r1w4u", 256: "r2w16u", 1024: "r2w16u", 2048: "r1w4u", 4096: "r1w16u", 16384: "c4096w16", 32768: "c2048w16"},
         5125: {1: "r1w4k6", 16: "r1w4a", 256: "r1w16a", 1024: "r1w4a", 4096: "r1w4a", 16384: "r1w4a", 32768: "r1w4a"},
         6144: {1: "r1w4k6", 16: "r1w4u", 256: "r1w16p1u", 1024: "r1w16u", 4096: "r1w16u", 16384: "c4096w16", 32768: "c4096w16"},
         7168: {1: "r1w4k7", 16: "r1w4", 256: "r1w16p1", 1024: "r1w4", 4096: "r1w4", 16384: "c4096w16", 32768: "c8192w16"},
-        8192: {1: "r1w4k8", 16: "r1w4", 256: "r1w16p1", 1024: "r1w4", 4096: "r1w32", 16384: "c4096w32", 32768: "c4096w32"},
+        8192: {1: "r1w4k8", 16: "r1w4", 256: "r1w16p1", 1024: "r1w4", 2048: "c4096w16", 4096: "r1w32", 16384: "c4096w32", 32768: "c4096w32"},
     },
     (True, True): {
-        2048: {1: "r1w1k8", 16: "r1w4", 256: "r2w16", 1024: "r1w8", 4096: "r1w4", 16384: "c2048w8", 32768: "c2048w8"},
+        2048: {1: "r1w1k8", 16: "r1w4", 256: "r2w16", 1024: "r1w8", 2048: "r2w2", 4096: "r1w4", 16384: "c2048w8", 32768: "c2048w8"},
         2880: {1: "r1w1k6", 16: "r1w16u", 256: "r2w16u", 1024: "r1w4", 4096: "r1w4", 16384: "r1w8", 32768: "c2048w8"},
         4096: {1: "r1w1k8", 16: "r1w8", 256: "r1w32", 1024: "r2w4", 4096: "r1w16", 16384: "c4096w16", 32768: "c4096w16"},
-        5120: {1: "r1w4k5", 16: "r1w4u", 256: "r1w16p1", 1024: "r1w8p2u", 4096: "r1w16", 16384: "c2048w16", 32768: "c4096w16"},
+        5120: {1: "r1w4k5", 16: "r1w4u", 256: "r1w16p1", 1024: "r1w8p2u", 2048: "r1w8", 4096: "r1w16", 16384: "c2048w16", 32768: "c4096w16"},
         5125: {1: "r1w1k6", 16: "r1w16a", 256: "r1w16a", 1024: "r1w8a", 4096: "r1w4a", 16384: "r1w4a", 32768: "r1w4a"},
-        6144: {1: "r1w4k6", 16: "r1w4u", 256: "r2w8", 1024: "r1w8p2u", 4096: "r1w4", 16384: "c2048w16", 32768: "c2048w16"},
-        7168: {1: "r1w4k7", 16: "r1w4", 256: "r1w16", 1024: "r1w8p2", 4096: "r1w4", 16384: "c2048w16", 32768: "c4096w16"},
-        8192: {1: "r1w4k8", 16: "r1w8", 256: "r2w8", 1024: "r2w16p1", 4096: "r1w16", 16384: "c4096w32", 32768: "c4096w32"},
+        6144: {1: "r1w4k6", 16: "r1w4u", 256: "r2w8", 1024: "r1w8p2u", 2048: "r1w4", 4096: "r1w4", 16384: "c2048w16", 32768: "c2048w16"},
+        7168: {1: "r1w4k7", 16: "r1w4", 256: "r1w16", 1024: "r1w8p2", 2048: "r1w4", 4096: "r1w4", 16384: "c2048w16", 32768: "c4096w16"},
+        8192: {1: "r1w4k8", 16: "r1w8", 256: "r2w8", 1024: "r2w16p1", 2048: "r1w16", 4096: "r1w16", 16384: "c4096w32", 32768: "c4096w32"},
     },
 }
 # fmt: on
 H200 = Table(
     device="NVIDIA H200",
     multiprocessors=132,
-    source="benchmarks/results/h200-2026-12-03-timeline/tune_staged_*.json, "
+    source="benchmarks/results/h200-2026-12-03-t2048/tune_fused_2048.json, tune_rms_8192.json, "
+    "h200-2026-12-03-timeline/tune_staged_*.json, "
     "h200-2026-12-03-gluon/gluon_cute.json, "
     "h200-2026-12-03-shifted/callB.tar.xz (tune_heads.json), "
     "h200-2026-12-03-cold/callF.tar.xz (tune_fused_w32.json), "

@@ -26,7 +26,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-TOKENS = (1, 16, 256, 1024, 4096, 16384, 32768)
+# the H200 table's T, and 512 and 8192, which lie halfway (log scale) between two of them
+TOKENS = (1, 16, 256, 512, 1024, 2048, 4096, 8192, 16384, 32768)
 # most telling first: a run cut short by its budget keeps those
 HIDDEN = (5120, 8192, 2048, 4096, 2880, 7168, 6144, 5125)
 WARPS = (2, 4, 8, 16, 32)

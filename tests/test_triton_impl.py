@@ -413,6 +413,11 @@ else:
 for spec, T, H in (("r1w8p4", 100, 5120), ("r4w8", 1, 2048), ("r4w8", 4096, 8192), ("r1w4p4a", 300, 5125), ("r1w64", 9, 1024),
                    ("r1w4k4", 1, 5120), ("r1w2k11", 1, 5125)):
     assert parse_plan(spec, T, H, False, 132) is None, spec
+# the quick sweep (benchmarks/bench_norms.py) times every T a device table has a cell for
+from bench_norms import TOKENS_QUICK
+
+cells = {T for table in tn.TABLES.values() for by_h in table.plans.values() for by_t in by_h.values() for T in by_t}
+assert cells <= set(TOKENS_QUICK), sorted(cells - set(TOKENS_QUICK))
 print("ok")
 """
 

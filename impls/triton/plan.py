@@ -147,6 +147,9 @@ class Table:
 # - h200-2026-12-03-t512 (call A): T 512 cells of both ops, where the tune's fastest (every plan) beat the
 #   plan T 512 looked up (the T 256 cell's) by 1 % or more (1.5-26 %; T 363-724 look them up); fused_add's
 #   T 8192 cells, where the chunked kernel beat the T 4096 cell's plan by 1.1-4.2 % (T 5793-11585 look them up);
+#   (calls D, E) rms_norm's T 2048 and 4096 cells at 5120 with an fp32 weight, off the staged kernel, which ran
+#   fp16 x 2-14 % slower than bf16 x there: r2w8 the fastest for both at T 4096-8192, r1w4p4 at T 2048 (fp16
+#   12 % faster, bf16 1.2 % slower);
 # - h200-2026-12-03-t2048 (call A): fused_add's T 2048 cells, where the tune's fastest (every plan) beat
 #   the plan T 2048 looked up (the T 1024 cell's) by 1 % or more (2.1-5.7 % with an fp32 weight; T 1449-2896
 #   look them up); rms_norm's 8192 x 8192 with a same-dtype weight (the chunked kernel, 1.9 %);
@@ -196,7 +199,7 @@ _H200_PLANS = {
         2048: {1: "r1w1k8", 16: "r1w4", 256: "r2w16", 512: "r1w16", 1024: "r1w4g", 2048: "r1w2g", 4096: "r1w2g", 16384: "r1w2", 32768: "r1w2"},
         2880: {1: "r1w1k6", 16: "r1w32u", 256: "r2w16u", 512: "c4096w16", 1024: "r1w4g", 2048: "r1w4g", 4096: "r1w4g", 16384: "r2w4", 32768: "r2w4"},
         4096: {1: "r1w1k8", 16: "r1w32", 256: "r2w16", 512: "r1w8p2", 1024: "r2w16p2", 2048: "r1w4g", 4096: "r2w4", 16384: "r1w4", 32768: "r1w4"},
-        5120: {1: "r1w4k5", 16: "r1w8u", 256: "r1w4", 512: "r1w16p2u", 1024: "r1w4p4", 2048: "r1w4g", 4096: "r1w4g", 16384: "r2w8", 32768: "r2w8"},
+        5120: {1: "r1w4k5", 16: "r1w8u", 256: "r1w4", 512: "r1w16p2u", 1024: "r1w4p4", 2048: "r1w4p4", 4096: "r2w8", 16384: "r2w8", 32768: "r2w8"},
         5125: {1: "r1w1k6", 16: "r1w16a", 256: "r2w8", 1024: "r1w4av", 4096: "r1w4av", 16384: "r1w4av", 32768: "r1w4av"},
         6144: {1: "r1w4k6", 16: "r1w8u", 256: "r1w16u", 512: "r1w16p2u", 1024: "r2w8p2", 4096: "r1w8g", 16384: "c4096w8", 32768: "c4096w8"},
         7168: {1: "r1w4k7", 16: "r1w8", 256: "r1w16", 512: "r1w16p2", 1024: "r1w16p2", 4096: "r1w16g", 16384: "c2048w16", 32768: "c2048w16"},
@@ -227,7 +230,7 @@ _H200_PLANS = {
 H200 = Table(
     device="NVIDIA H200",
     multiprocessors=132,
-    source="benchmarks/results/h200-2026-12-03-t512/tune_512.json, tune_fused_8192.json, "
+    source="benchmarks/results/h200-2026-12-03-t512/tune_512.json, tune_fused_8192.json, tune_fp16_5120.json, "
     "h200-2026-12-03-t2048/tune_fused_2048.json, tune_rms_8192.json, "
     "h200-2026-12-03-timeline/tune_staged_*.json, "
     "h200-2026-12-03-gluon/gluon_cute.json, "

@@ -39,7 +39,7 @@ RECORD_FIELDS = (
     "triton",
 )
 TOKENS = (1, 4, 16, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32768)
-# every T of the device tables' cells, 128, and 512, halfway (log scale) between two cells
+# every T of the device tables' cells, and 128
 TOKENS_QUICK = (1, 16, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32768)
 HIDDEN = (2048, 2880, 4096, 5120, 5125, 6144, 7168, 8192)
 # weight dtype (x: x's dtype):weight_bias; same-dtype plain, then Gemma with an fp32 weight,

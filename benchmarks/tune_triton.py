@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-# the H200 table's T, and 512 and 8192, which lie halfway (log scale) between two of them
+# the T of the H200 table's cells
 TOKENS = (1, 16, 256, 512, 1024, 2048, 4096, 8192, 16384, 32768)
 # most telling first: a run cut short by its budget keeps those
 HIDDEN = (5120, 8192, 2048, 4096, 2880, 7168, 6144, 5125)

@@ -142,17 +142,14 @@ def _interval(rec: dict[str, Any]) -> tuple[float, float]:
     return median_interval(summary)
 
 
-def _same_bytes_copy_us(
-    shapes: dict[tuple[Any, ...], dict[str, dict[str, Any]]],
-    op: str, dtype: str, weight: str, bias: float, hidden: int, tokens: int,
-) -> float | None:  # fmt: skip
-    """The copy kernel's time for a shape's bytes: its record there (two launches for fused_add,
-    x and the residual apart) or, for fused_add, rms_norm's at twice the tokens (the same bytes in
-    one launch), the faster; None where the sweep has neither."""
-    times = [r["us"] for r in (shapes.get((op, dtype, weight, bias, hidden, tokens), {}).get(COPY_KERNEL),) if r]
-    if op != "rms_norm":
-        one = shapes.get(("rms_norm", dtype, weight, bias, hidden, 2 * tokens), {}).get(COPY_KERNEL)
-        times += [one["us"]] if one else []
+def _same_bytes_copy_us(shapes: dict[tuple[Any, ...], dict[str, dict[str, Any]]], key: tuple[Any, ...]) -> float | None:
+    """The copy kernel's time for the bytes of shape ``key`` (op, dtype, weight, bias, H, T): its
+    record there (two launches for fused_add, x and the residual apart) or, for fused_add,
+    rms_norm's at twice the tokens (the same bytes in one launch), the faster; None where the
+    sweep has neither."""
+    op, *rest, tokens = key
+    one_launch = shapes.get(("rms_norm", *rest, 2 * tokens), {}) if op != "rms_norm" else {}
+    times = [r["us"] for r in (shapes.get(key, {}).get(COPY_KERNEL), one_launch.get(COPY_KERNEL)) if r]
     return min(times, default=None)
 
 
@@ -174,7 +171,7 @@ def targets(data: dict[str, Any]) -> list[str]:
         # against the copy of the run that timed the record (a merged sweep holds several runs)
         copy_gbps = ours.get("copy_gbps") or sweep_copy
         if copy_gbps and inputs >= TARGET_INPUT_BYTES:
-            same = _same_bytes_copy_us(shapes, op, dtype, weight, bias, hidden, tokens)
+            same = _same_bytes_copy_us(shapes, (op, dtype, weight, bias, hidden, tokens))
             big.append((ours["gbps"] / copy_gbps, name, same / ours["us"] if same else None))
             copies.add(round(copy_gbps))
         peers = {k: v for k, v in by_impl.items() if k != OURS and k not in ROOFLINES}

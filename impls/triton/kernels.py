@@ -22,7 +22,8 @@ Four kernels:
 - aligned-body kernel: packed rows where H is not a multiple of 16 bytes, so that the rows
   kernel's loads and stores would be element by element: a row's 16-byte aligned body in
   vectors, its head and tail (under 16 bytes each) one by one; programs that loop take
-  rows of one head, loading the weight once; one row a program loads the weight shifted
+  rows of one head, loading the weight once and each row while they normalise the one
+  before; one row a program loads the weight shifted
   by its head element by element, or in vectors from copies of the weight shifted by each
   head that a small kernel writes first (``_weight_heads_kernel``);
 - cluster kernel: one row over a thread-block cluster (sm_90+) of programs that each load
@@ -258,6 +259,20 @@ def _aligned_row(
         )  # fmt: skip
     if USE_PDL:
         tl.extra.cuda.gdc_launch_dependents()
+    _normalise_row(
+        s, st, se, w, wt, we, y_ptr, r_out_ptr, body, start, n_cols, cols, ok, tail_cols, tail_ok, edge_cols, edge_ok,
+        eps, HAS_RESIDUAL, HAS_WEIGHT, ROUND_BF16,
+    )  # fmt: skip
+
+
+@_jit
+def _normalise_row(
+    s, st, se,  # the row's pieces of x (+ r), in fp32
+    w, wt, we,  # the weight + bias at them
+    y_ptr, r_out_ptr, body, start, n_cols, cols, ok, tail_cols, tail_ok, edge_cols, edge_ok, eps,
+    HAS_RESIDUAL: tl.constexpr, HAS_WEIGHT: tl.constexpr, ROUND_BF16: tl.constexpr,
+):  # fmt: skip
+    """Store a loaded row of the aligned-body kernel normalised (and x + r where HAS_RESIDUAL)."""
     if HAS_RESIDUAL:
         _store_pieces(r_out_ptr, body, start, cols, ok, tail_cols, tail_ok, edge_cols, edge_ok, s, st, se, ROUND_BF16)
     sum_sq = _row_sum(s * s, 0) + _row_sum(st * st, 0) + _row_sum(se * se, 0)
@@ -266,6 +281,16 @@ def _aligned_row(
     if HAS_WEIGHT:
         y, yt, ye = y * w, yt * wt, ye * we
     _store_pieces(y_ptr, body, start, cols, ok, tail_cols, tail_ok, edge_cols, edge_ok, y, yt, ye, ROUND_BF16)
+
+
+@_jit
+def _raw_pieces(ptr, start, head, cols, ok, tail_cols, tail_ok, edge_cols, edge_ok, wanted, VEC: tl.constexpr):
+    """A row's pieces as ``_load_pieces`` loads them, in the tensor's dtype; none where not ``wanted``."""
+    body = tl.multiple_of(start + head, VEC)
+    v = tl.load(ptr + body + cols, mask=tl.where(wanted, ok, False), other=0.0)
+    vt = tl.load(ptr + body + tail_cols, mask=tl.where(wanted, tail_ok, False), other=0.0)
+    ve = tl.load(ptr + start + edge_cols, mask=tl.where(wanted, edge_ok, False), other=0.0)
+    return v, vt, ve
 
 
 @_jit
@@ -355,7 +380,8 @@ def _norm_aligned_body_kernel(
     (its columns from the first 16-byte boundary, a multiple of VEC of them) in two pieces
     of 16-byte vectors, its head and tail (fewer than VEC columns each) one by one. Looping,
     a program takes rows ``pid, pid + programs, ..``, which share one head (programs are a
-    multiple of VEC), so the weight, shifted by it, is loaded once. One row a program loads the
+    multiple of VEC), so the weight, shifted by it, is loaded once, and each row's x and r are
+    loaded while the row before is normalised and stored. One row a program loads the
     weight after x and r, or before x where the programs are one wave (few rows: its latency
     would add to theirs); element by element, or in vectors from the weight's copy shifted by
     the row's head (``WEIGHT_HEADS``, written by ``_weight_heads_kernel`` just before)."""
@@ -379,17 +405,31 @@ def _norm_aligned_body_kernel(
             w_ptr, head, cols, ok, tail_cols, tail_ok, edge_cols, edge_ok, weight_bias,
             w_heads_ptr, w_heads_stride, VEC, WEIGHT_HEADS,
         )  # fmt: skip
-    if LOOPING:
+    if LOOPING:  # each row's x and r load while the row before is normalised and stored
         if USE_PDL:
             tl.extra.cuda.gdc_launch_dependents()
         step = tl.num_programs(0)
-        for _ in range(first, n_rows, step):
-            _aligned_row(
-                x_ptr, r_ptr, w_ptr, y_ptr, r_out_ptr, start, head, n_cols, cols, ok, tail_cols, tail_ok,
-                edge_cols, edge_ok, w, wt, we, eps, weight_bias, w_heads_ptr, w_heads_stride,
-                HAS_RESIDUAL, HAS_WEIGHT, VEC, False, ROUND_BF16, False, WEIGHT_HEADS,
+        xs = _raw_pieces(x_ptr, start, head, cols, ok, tail_cols, tail_ok, edge_cols, edge_ok, first < n_rows, VEC)
+        rs = xs
+        if HAS_RESIDUAL:
+            rs = _raw_pieces(r_ptr, start, head, cols, ok, tail_cols, tail_ok, edge_cols, edge_ok, first < n_rows, VEC)
+        for row in range(first, n_rows, step):
+            after = start + step.to(tl.int64) * n_cols
+            more = row + step < n_rows
+            xn = _raw_pieces(x_ptr, after, head, cols, ok, tail_cols, tail_ok, edge_cols, edge_ok, more, VEC)
+            rn = xn
+            if HAS_RESIDUAL:
+                rn = _raw_pieces(r_ptr, after, head, cols, ok, tail_cols, tail_ok, edge_cols, edge_ok, more, VEC)
+            x, xt, xe = xs
+            s, st, se = x.to(tl.float32), xt.to(tl.float32), xe.to(tl.float32)
+            if HAS_RESIDUAL:
+                r, rt, re = rs
+                s, st, se = s + r.to(tl.float32), st + rt.to(tl.float32), se + re.to(tl.float32)
+            _normalise_row(
+                s, st, se, w, wt, we, y_ptr, r_out_ptr, tl.multiple_of(start + head, VEC), start, n_cols,
+                cols, ok, tail_cols, tail_ok, edge_cols, edge_ok, eps, HAS_RESIDUAL, HAS_WEIGHT, ROUND_BF16,
             )  # fmt: skip
-            start += step.to(tl.int64) * n_cols
+            xs, rs, start = xn, rn, after
     else:
         _aligned_row(
             x_ptr, r_ptr, w_ptr, y_ptr, r_out_ptr, start, head, n_cols, cols, ok, tail_cols, tail_ok,

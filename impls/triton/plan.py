@@ -144,6 +144,10 @@ class Table:
 # in shared memory (Gluon, ``staged``); c<chunk>w<warps>, the chunked kernel; any of them ending
 # in n: launched without programmatic dependent launch (the kernel starts once the previous one
 # has finished). Where each cell was timed (benchmarks/results/):
+# - h200-2026-12-03-prefetch (call D): H 5125 at T 1024, rms_norm's and fused_add's with an fp32 weight,
+#   where the looping aligned-body kernel, now loading each row while it normalises the one before
+#   (r1w8p2a), beat the cell's plan by 6-9 %; the T 2048 cells keep the plan T 2048 looked up before
+#   (the T 1024 cell's), 0.5-2 % ahead of r1w8p2a there;
 # - h200-2026-12-03-t512 (call A): T 512 cells of both ops, where the tune's fastest (every plan) beat the
 #   plan T 512 looked up (the T 256 cell's) by 1 % or more (1.5-26 %; T 363-724 look them up); fused_add's
 #   T 8192 cells, where the chunked kernel beat the T 4096 cell's plan by 1.1-4.2 % (T 5793-11585 look them up);
@@ -190,7 +194,7 @@ _H200_PLANS = {
         2880: {1: "r1w1k6", 16: "r1w8u", 256: "r2w8u", 512: "r1w16u", 1024: "r1w4u", 2048: "r1w4g", 4096: "r2w4", 16384: "r1w4u", 32768: "r2w4u"},
         4096: {1: "r1w1k8", 16: "r1w8", 256: "r2w8", 512: "r1w16", 1024: "r1w8p4", 2048: "r1w4g", 4096: "r1w8", 16384: "c2048w8", 32768: "c2048w8"},
         5120: {1: "r1w4k5", 16: "r1w16u", 256: "r2w16u", 512: "r1w8u", 1024: "r1w4", 2048: "r1w4g", 4096: "r1w4g", 16384: "r1w8", 32768: "r1w8"},
-        5125: {1: "r1w2k6", 16: "r1w4a", 256: "r1w4a", 1024: "r1w4av", 4096: "r1w4av", 16384: "r1w4av", 32768: "r1w4av"},
+        5125: {1: "r1w2k6", 16: "r1w4a", 256: "r1w4a", 1024: "r1w8p2a", 2048: "r1w4av", 4096: "r1w4av", 16384: "r1w4av", 32768: "r1w4av"},
         6144: {1: "r1w4k6", 16: "r1w16u", 256: "r2w16u", 512: "r1w16p2u", 1024: "r2w8", 2048: "r1w4g", 4096: "c4096w8", 16384: "c2048w8", 32768: "c4096w8"},
         7168: {1: "r1w4k7", 16: "r1w16", 256: "r2w16", 512: "r1w16p2", 1024: "r1w8g", 2048: "r1w4g", 4096: "r1w4g", 16384: "c4096w16", 32768: "c4096w16"},
         8192: {1: "r1w4k8", 16: "r1w16", 256: "r2w16", 1024: "r1w8g", 2048: "r1w4g", 4096: "r2w16", 8192: "c4096w16", 16384: "c4096w16", 32768: "c4096w16"},
@@ -200,7 +204,7 @@ _H200_PLANS = {
         2880: {1: "r1w1k6", 16: "r1w32u", 256: "r2w16u", 512: "c4096w16", 1024: "r1w4g", 2048: "r1w4g", 4096: "r1w4g", 16384: "r2w4", 32768: "r2w4"},
         4096: {1: "r1w1k8", 16: "r1w32", 256: "r2w16", 512: "r1w8p2", 1024: "r2w16p2", 2048: "r1w4g", 4096: "r2w4", 16384: "r1w4", 32768: "r1w4"},
         5120: {1: "r1w4k5", 16: "r1w8u", 256: "r1w4", 512: "r1w16p2u", 1024: "r1w4p4", 2048: "r1w4p4", 4096: "r2w8", 16384: "r2w8", 32768: "r2w8"},
-        5125: {1: "r1w1k6", 16: "r1w16a", 256: "r2w8", 1024: "r1w4av", 4096: "r1w4av", 16384: "r1w4av", 32768: "r1w4av"},
+        5125: {1: "r1w1k6", 16: "r1w16a", 256: "r2w8", 1024: "r1w8p2a", 2048: "r1w4av", 4096: "r1w4av", 16384: "r1w4av", 32768: "r1w4av"},
         6144: {1: "r1w4k6", 16: "r1w8u", 256: "r1w16u", 512: "r1w16p2u", 1024: "r2w8p2", 4096: "r1w8g", 16384: "c4096w8", 32768: "c4096w8"},
         7168: {1: "r1w4k7", 16: "r1w8", 256: "r1w16", 512: "r1w16p2", 1024: "r1w16p2", 4096: "r1w16g", 16384: "c2048w16", 32768: "c2048w16"},
         8192: {1: "r1w4k8", 16: "r1w8", 256: "r1w16p1", 512: "r1w16p2", 1024: "r1w16p2", 2048: "r1w16g", 4096: "r1w16g", 16384: "c4096w16", 32768: "c4096w16"},
@@ -220,7 +224,7 @@ _H200_PLANS = {
         2880: {1: "r1w1k6", 16: "r1w16u", 256: "r2w16u", 512: "r1w16u", 1024: "r1w4", 4096: "r1w4", 16384: "r1w8", 32768: "c2048w8"},
         4096: {1: "r1w1k8", 16: "r1w8", 256: "r1w32", 512: "r1w16", 1024: "r2w4", 4096: "r1w16", 8192: "c2048w16", 16384: "c4096w16", 32768: "c4096w16"},
         5120: {1: "r1w4k5", 16: "r1w4u", 256: "r1w16p1", 512: "r1w8p2u", 1024: "r1w8p2u", 2048: "r1w8", 4096: "r1w16", 16384: "c2048w16", 32768: "c4096w16"},
-        5125: {1: "r1w1k6", 16: "r1w16a", 256: "r1w16a", 1024: "r1w8a", 4096: "r1w4a", 16384: "r1w4a", 32768: "r1w4a"},
+        5125: {1: "r1w1k6", 16: "r1w16a", 256: "r1w16a", 1024: "r1w8p2a", 2048: "r1w8a", 4096: "r1w4a", 16384: "r1w4a", 32768: "r1w4a"},
         6144: {1: "r1w4k6", 16: "r1w4u", 256: "r2w8", 1024: "r1w8p2u", 2048: "r1w4", 4096: "r1w4", 8192: "c4096w16", 16384: "c2048w16", 32768: "c2048w16"},
         7168: {1: "r1w4k7", 16: "r1w4", 256: "r1w16", 512: "r2w8", 1024: "r1w8p2", 2048: "r1w4", 4096: "r1w4", 8192: "c4096w16", 16384: "c2048w16", 32768: "c4096w16"},
         8192: {1: "r1w4k8", 16: "r1w8", 256: "r2w8", 1024: "r2w16p1", 2048: "r1w16", 4096: "r1w16", 8192: "c4096w16", 16384: "c4096w32", 32768: "c4096w32"},
@@ -230,7 +234,8 @@ _H200_PLANS = {
 H200 = Table(
     device="NVIDIA H200",
     multiprocessors=132,
-    source="benchmarks/results/h200-2026-12-03-t512/tune_512.json, tune_fused_8192.json, tune_fp16_5120.json, "
+    source="benchmarks/results/h200-2026-12-03-prefetch/tune_prefetch.json, "
+    "h200-2026-12-03-t512/tune_512.json, tune_fused_8192.json, tune_fp16_5120.json, "
     "h200-2026-12-03-t2048/tune_fused_2048.json, tune_rms_8192.json, "
     "h200-2026-12-03-timeline/tune_staged_*.json, "
     "h200-2026-12-03-gluon/gluon_cute.json, "

@@ -409,6 +409,7 @@ def _norm_aligned_body_kernel(
         if USE_PDL:
             tl.extra.cuda.gdc_launch_dependents()
         step = tl.num_programs(0)
+        # first < n_rows always (programs <= rows); a tensor, as the interpreter masks want
         xs = _raw_pieces(x_ptr, start, head, cols, ok, tail_cols, tail_ok, edge_cols, edge_ok, first < n_rows, VEC)
         rs = xs
         if HAS_RESIDUAL:

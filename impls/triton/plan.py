@@ -144,10 +144,11 @@ class Table:
 # in shared memory (Gluon, ``staged``); c<chunk>w<warps>, the chunked kernel; any of them ending
 # in n: launched without programmatic dependent launch (the kernel starts once the previous one
 # has finished). Where each cell was timed (benchmarks/results/):
-# - h200-2026-12-03-prefetch (call D): H 5125 at T 1024, rms_norm's and fused_add's with an fp32 weight,
+# - h200-2026-12-03-prefetch (call D2): H 5125 at T 1024, rms_norm's and fused_add's with an fp32 weight,
 #   where the looping aligned-body kernel, now loading each row while it normalises the one before
 #   (r1w8p2a), beat the cell's plan by 6-9 %; the T 2048 cells keep the plan T 2048 looked up before
-#   (the T 1024 cell's), 0.5-2 % ahead of r1w8p2a there;
+#   (the T 1024 cell's): r1w8p2a was 1-2 % slower there with an fp16 x (and for fused_add), 0.1-1 %
+#   faster for rms_norm with a bf16 x;
 # - h200-2026-12-03-t512 (call A): T 512 cells of both ops, where the tune's fastest (every plan) beat the
 #   plan T 512 looked up (the T 256 cell's) by 1 % or more (1.5-26 %; T 363-724 look them up); fused_add's
 #   T 8192 cells, where the chunked kernel beat the T 4096 cell's plan by 1.1-4.2 % (T 5793-11585 look them up);

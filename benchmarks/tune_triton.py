@@ -117,7 +117,8 @@ def parse_plan(
 
 def plan_name(p: Any, multiprocessors: int, hidden: int) -> str:
     """``triton[r2w16]``: rows and warps; ``triton[r1w8p2]``: 2 programs per multiprocessor, looping;
-    ``triton[r1w8a]``: the aligned-body kernel (``r1w8av``: its weight from shifted copies);
+    ``triton[r1w8a]``: the aligned-body kernel (``r1w8av``: its weight from shifted copies; ``r2w8a``:
+    two rows of one head a program);
     ``triton[r1w4s4]``: 4 programs a row; ``triton[r1w4k5]``: 5 programs a row in a cluster;
     either with ``u`` where the row is one block that two pieces would hold in fewer columns;
     ``triton[c2048w4]``: the two-pass kernel in chunks of 2048 with 4 warps; any of them ending
@@ -136,7 +137,7 @@ def _spec(p: Any, multiprocessors: int, hidden: int) -> str:
         return f"r1w{p.num_warps}g"
     if p.aligned_body:
         per_sm = f"p{p.programs // multiprocessors}" if p.looping else ""
-        return f"r1w{p.num_warps}{per_sm}a{'v' if p.weight_heads else ''}"
+        return f"r{p.rows}w{p.num_warps}{per_sm}a{'v' if p.weight_heads else ''}"
     per_sm = f"p{p.programs // multiprocessors}" if p.programs % multiprocessors == 0 else f"P{p.programs}"
     whole = "u" if tn.split_row(p, hidden) != p else ""
     split = f"s{p.split}" if p.split > 1 else ""

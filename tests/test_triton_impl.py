@@ -82,7 +82,8 @@ chunks = dict(common, x_stride="i32", r_stride="i32", eps="fp32", weight_bias="f
               HAS_RESIDUAL="constexpr", HAS_WEIGHT="constexpr", CHUNK="constexpr", ROUND_BF16="constexpr", USE_PDL="constexpr")
 aligned = dict(common, n_rows="i32", n_cols="i32", eps="fp32", weight_bias="fp32", w_heads_ptr="*{w}", w_heads_stride="i32",
                HAS_RESIDUAL="constexpr", HAS_WEIGHT="constexpr", VEC="constexpr", BLOCK="constexpr", TAIL="constexpr",
-               ROUND_BF16="constexpr", USE_PDL="constexpr", LOOPING="constexpr", WEIGHT_FIRST="constexpr", WEIGHT_HEADS="constexpr")
+               ROUND_BF16="constexpr", USE_PDL="constexpr", LOOPING="constexpr", WEIGHT_FIRST="constexpr", WEIGHT_HEADS="constexpr",
+               PAIRS="constexpr")
 variants = [
     (tn._norm_rows_kernel, rows, "bf16", "fp32", dict(HAS_RESIDUAL=True, HAS_WEIGHT=True, ROWS=1, BLOCK=4096, TAIL=0, LOOPING=True, SPLIT=1), 8),
     (tn._norm_rows_kernel, rows, "fp16", "fp16", dict(HAS_RESIDUAL=False, HAS_WEIGHT=True, ROWS=64, BLOCK=32, TAIL=0, LOOPING=False, SPLIT=1), 4),
@@ -90,11 +91,12 @@ variants = [
     (tn._norm_rows_kernel, rows, "bf16", "bf16", dict(HAS_RESIDUAL=True, HAS_WEIGHT=True, ROWS=1, BLOCK=4096, TAIL=1024, LOOPING=True, SPLIT=1), 8),
     (tn._norm_rows_kernel, rows, "bf16", "fp32", dict(HAS_RESIDUAL=True, HAS_WEIGHT=True, ROWS=1, BLOCK=8192, TAIL=0, LOOPING=False, SPLIT=4), 4),
     (tn._norm_chunks_kernel, chunks, "bf16", "bf16", dict(N_COLS=8192, HAS_RESIDUAL=True, HAS_WEIGHT=True, CHUNK=4096), 8),
-    (tn._norm_aligned_body_kernel, aligned, "bf16", "fp32", dict(HAS_RESIDUAL=True, HAS_WEIGHT=True, VEC=8, BLOCK=4096, TAIL=1024, LOOPING=False, WEIGHT_FIRST=False, WEIGHT_HEADS=False), 16),
-    (tn._norm_aligned_body_kernel, aligned, "bf16", "bf16", dict(HAS_RESIDUAL=False, HAS_WEIGHT=True, VEC=8, BLOCK=4096, TAIL=1024, LOOPING=False, WEIGHT_FIRST=True, WEIGHT_HEADS=False), 8),
-    (tn._norm_aligned_body_kernel, aligned, "fp16", "fp16", dict(HAS_RESIDUAL=False, HAS_WEIGHT=True, VEC=8, BLOCK=4096, TAIL=1024, LOOPING=True, WEIGHT_FIRST=False, WEIGHT_HEADS=False), 4),
+    (tn._norm_aligned_body_kernel, aligned, "fp16", "fp32", dict(HAS_RESIDUAL=True, HAS_WEIGHT=True, VEC=8, BLOCK=4096, TAIL=1024, LOOPING=False, WEIGHT_FIRST=False, WEIGHT_HEADS=True, PAIRS=True), 8),
+    (tn._norm_aligned_body_kernel, aligned, "bf16", "fp32", dict(HAS_RESIDUAL=True, HAS_WEIGHT=True, VEC=8, BLOCK=4096, TAIL=1024, LOOPING=False, WEIGHT_FIRST=False, WEIGHT_HEADS=False, PAIRS=False), 16),
+    (tn._norm_aligned_body_kernel, aligned, "bf16", "bf16", dict(HAS_RESIDUAL=False, HAS_WEIGHT=True, VEC=8, BLOCK=4096, TAIL=1024, LOOPING=False, WEIGHT_FIRST=True, WEIGHT_HEADS=False, PAIRS=False), 8),
+    (tn._norm_aligned_body_kernel, aligned, "fp16", "fp16", dict(HAS_RESIDUAL=False, HAS_WEIGHT=True, VEC=8, BLOCK=4096, TAIL=1024, LOOPING=True, WEIGHT_FIRST=False, WEIGHT_HEADS=False, PAIRS=False), 4),
     # its weight from copies shifted by each head: more 16-byte loads than the bf16 variant two lines up (element by element)
-    (tn._norm_aligned_body_kernel, aligned, "bf16", "bf16", dict(HAS_RESIDUAL=False, HAS_WEIGHT=True, VEC=8, BLOCK=4096, TAIL=1024, LOOPING=False, WEIGHT_FIRST=True, WEIGHT_HEADS=True), 8),
+    (tn._norm_aligned_body_kernel, aligned, "bf16", "bf16", dict(HAS_RESIDUAL=False, HAS_WEIGHT=True, VEC=8, BLOCK=4096, TAIL=1024, LOOPING=False, WEIGHT_FIRST=True, WEIGHT_HEADS=True, PAIRS=False), 8),
 ]
 for fn, sig, x, w, consts, warps in variants:
     signature = {k: v.format(x=x, w=w) for k, v in sig.items()}
@@ -131,7 +133,7 @@ def test_kernels_compile_for_hopper_with_16_byte_loads_and_pdl(pytester: pytest.
     out = _compiled_offline(pytester, compile_hopper=_COMPILE_FOR_HOPPER)
     # per variant: name, dtypes, 16-byte loads and stores, whether griddepcontrol (PDL) is in the PTX
     variants = [line.split() for line in out.splitlines()]
-    assert len(variants) == 10, out
+    assert len(variants) == 11, out
     assert all(int(loads) > 0 and int(stores) > 0 and pdl == "1" for *_, loads, stores, pdl in variants), out
     assert int(variants[-1][3]) > int(variants[-3][3]), out  # the weight's loads in vectors too
 
@@ -333,6 +335,9 @@ for residual, dtype in ((False, torch.bfloat16), (True, torch.float16), (True, t
         one_row = tn.launch(x, r, w, 1e-6, 1.0, launch_plan=tn.aligned_body(19, 5125, 4))
         heads = tn.launch(x, r, w, 1e-6, 1.0, launch_plan=tn.aligned_body(19, 5125, 4, weight_heads=True))
         assert all(torch.equal(a, b) for a, b in zip(heads, one_row) if a is not None), "weight from shifted copies"
+        if x.data_ptr() % 16 == 0:  # two rows of one head a program (the last program's second row past x)
+            pairs = tn.launch(x, r, w, 1e-6, 1.0, launch_plan=tn.aligned_body(19, 5125, 4, weight_heads=residual, rows=2))
+            assert all(torch.equal(a, b) for a, b in zip(pairs, one_row) if a is not None), "two rows a program"
         for programs in (None, 5, 16):  # 5 rounds up to 8
             aligned = tn.launch(x, r, w, 1e-6, 1.0, launch_plan=tn.aligned_body(19, 5125, 4, programs))
             torch.testing.assert_close(aligned[0], rows[0], rtol=2 * torch.finfo(dtype).eps, atol=0)
@@ -354,14 +359,18 @@ for spec, T, H in (("r1w8p2", 32768, 5120), ("r2w16u", 4096, 5120), ("c2048w8", 
                    ("r1w4p4a", 32768, 5125), ("r1w16a", 3, 5125), ("r4w8", 4096, 2048), ("r1w4s4u", 1, 5120),
                    ("r1w4av", 32768, 5125), ("r1w4k5", 1, 5120), ("r1w2k6", 1, 5125), ("r1w8k8", 16, 8192),
                    ("r2w16un", 256, 5120), ("r1w4avn", 32768, 5125), ("r1w4k8n", 1, 8192), ("c2048w8n", 7, 20000),
-                   ("r1w8g", 1024, 8192), ("r1w8gn", 1024, 8192)):
+                   ("r1w8g", 1024, 8192), ("r1w8gn", 1024, 8192), ("r2w8a", 2048, 5125), ("r2w4av", 32768, 5125)):
     p = parse_plan(spec, T, H, False, 132)
     assert p is not None and plan_name(p, 132, H) == f"triton[{spec}]", (spec, p)
     # a spec ending in n launches without programmatic dependent launch; the same plan otherwise
     assert p.pdl == (not spec.endswith("n")) and p == dataclasses.replace(parse_plan(spec.removesuffix("n"), T, H, False, 132), pdl=p.pdl), spec
 assert parse_plan("r1w8p2", 32768, 5120, False, 132).tail == 1024 and parse_plan("r1w4p4a", 32768, 5125, False, 132).programs == 528
 assert parse_plan("r1w4av", 32768, 5125, False, 132).weight_heads and not parse_plan("r1w4a", 9, 5125, False, 132).weight_heads
-for spec in ("r1w4p4av", "r2w8g", "r1w8p2g", "r1w8s2g"):  # shifted weights or staged rows: one row a program
+pairs = parse_plan("r2w4av", 32768, 5125, False, 132)
+assert pairs.rows == 2 and pairs.programs == 16384 and tn.aligned_body_grid(pairs, 32768, 8) == 16384
+assert tn.aligned_body_grid(parse_plan("r2w8a", 19, 5125, False, 132), 19, 8) == 16  # rows 0-15, then 16-18
+# shifted weights or staged rows: one row a program; the aligned-body kernel: one or two rows, looping one
+for spec in ("r1w4p4av", "r2w8g", "r1w8p2g", "r1w8s2g", "r4w8a", "r2w8p2a"):
     try:
         tn.from_spec(spec, 32768, 8192, tn.MAX_SINGLE_PASS, 132)
     except ValueError:

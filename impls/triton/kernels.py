@@ -23,8 +23,8 @@ Four kernels:
   kernel's loads and stores would be element by element: a row's 16-byte aligned body in
   vectors, its head and tail (under 16 bytes each) one by one; programs that loop take
   rows of one head, loading the weight once and each row while they normalise the one
-  before; one row a program loads the weight shifted
-  by its head element by element, or in vectors from copies of the weight shifted by each
+  before; one row a program (or two rows of one head, loaded together) loads the weight
+  shifted by its head element by element, or in vectors from copies of the weight shifted by each
   head that a small kernel writes first (``_weight_heads_kernel``);
 - cluster kernel: one row over a thread-block cluster (sm_90+) of programs that each load
   only their share of its columns and send their partial sum of squares to every program of
@@ -248,10 +248,9 @@ def _aligned_row(
 ):  # fmt: skip
     """Normalise and store one row of the aligned-body kernel."""
     body = tl.multiple_of(start + head, VEC)
-    s, st, se = _load_pieces(x_ptr, body, start, cols, ok, tail_cols, tail_ok, edge_cols, edge_ok)
-    if HAS_RESIDUAL:
-        r, rt, re = _load_pieces(r_ptr, body, start, cols, ok, tail_cols, tail_ok, edge_cols, edge_ok)
-        s, st, se = s + r, st + rt, se + re
+    s, st, se = _summed_pieces(
+        x_ptr, r_ptr, body, start, cols, ok, tail_cols, tail_ok, edge_cols, edge_ok, HAS_RESIDUAL
+    )
     if HAS_WEIGHT and LOAD_WEIGHT:
         w, wt, we = _aligned_weight(
             w_ptr, head, cols, ok, tail_cols, tail_ok, edge_cols, edge_ok, weight_bias,
@@ -263,6 +262,54 @@ def _aligned_row(
         s, st, se, w, wt, we, y_ptr, r_out_ptr, body, start, n_cols, cols, ok, tail_cols, tail_ok, edge_cols, edge_ok,
         eps, HAS_RESIDUAL, HAS_WEIGHT, ROUND_BF16,
     )  # fmt: skip
+
+
+@_jit
+def _aligned_pair(
+    x_ptr, r_ptr, w_ptr, y_ptr, r_out_ptr,  # as in _norm_aligned_body_kernel
+    start,  # the first row's first element; the second row starts VEC rows later (the same head)
+    first_ok, second_ok,  # whether each row is in x
+    head, n_cols, cols, ok, tail_cols, tail_ok, edge_cols, edge_ok,  # as in _aligned_row
+    w, wt, we, eps, weight_bias, w_heads_ptr, w_heads_stride,
+    HAS_RESIDUAL: tl.constexpr, HAS_WEIGHT: tl.constexpr, VEC: tl.constexpr, LOAD_WEIGHT: tl.constexpr,
+    ROUND_BF16: tl.constexpr, USE_PDL: tl.constexpr, WEIGHT_HEADS: tl.constexpr,
+):  # fmt: skip
+    """Normalise and store two rows of one head of the aligned-body kernel, VEC rows apart: both
+    loaded before either is stored, the weight loaded once for both."""
+    after = start + VEC * n_cols
+    body, body_after = tl.multiple_of(start + head, VEC), tl.multiple_of(after + head, VEC)
+    # a row's masks where it is in x (tensors, as the interpreter's masks want)
+    m, mt, me = tl.where(first_ok, ok, False), tl.where(first_ok, tail_ok, False), tl.where(first_ok, edge_ok, False)
+    n, nt, ne = tl.where(second_ok, ok, False), tl.where(second_ok, tail_ok, False), tl.where(second_ok, edge_ok, False)
+    s, st, se = _summed_pieces(x_ptr, r_ptr, body, start, cols, m, tail_cols, mt, edge_cols, me, HAS_RESIDUAL)
+    u, ut, ue = _summed_pieces(x_ptr, r_ptr, body_after, after, cols, n, tail_cols, nt, edge_cols, ne, HAS_RESIDUAL)
+    if HAS_WEIGHT and LOAD_WEIGHT:
+        w, wt, we = _aligned_weight(
+            w_ptr, head, cols, ok, tail_cols, tail_ok, edge_cols, edge_ok, weight_bias,
+            w_heads_ptr, w_heads_stride, VEC, WEIGHT_HEADS,
+        )  # fmt: skip
+    if USE_PDL:
+        tl.extra.cuda.gdc_launch_dependents()
+    _normalise_row(
+        s, st, se, w, wt, we, y_ptr, r_out_ptr, body, start, n_cols, cols, m, tail_cols, mt, edge_cols, me,
+        eps, HAS_RESIDUAL, HAS_WEIGHT, ROUND_BF16,
+    )  # fmt: skip
+    _normalise_row(
+        u, ut, ue, w, wt, we, y_ptr, r_out_ptr, body_after, after, n_cols, cols, n, tail_cols, nt, edge_cols, ne,
+        eps, HAS_RESIDUAL, HAS_WEIGHT, ROUND_BF16,
+    )  # fmt: skip
+
+
+@_jit
+def _summed_pieces(
+    x_ptr, r_ptr, body, start, cols, ok, tail_cols, tail_ok, edge_cols, edge_ok, HAS_RESIDUAL: tl.constexpr
+):
+    """A row's pieces of x (+ r where HAS_RESIDUAL) in fp32, as ``_load_pieces`` loads them."""
+    s, st, se = _load_pieces(x_ptr, body, start, cols, ok, tail_cols, tail_ok, edge_cols, edge_ok)
+    if HAS_RESIDUAL:
+        r, rt, re = _load_pieces(r_ptr, body, start, cols, ok, tail_cols, tail_ok, edge_cols, edge_ok)
+        s, st, se = s + r, st + rt, se + re
+    return s, st, se
 
 
 @_jit
@@ -375,6 +422,7 @@ def _norm_aligned_body_kernel(
     LOOPING: tl.constexpr,  # fewer programs (a multiple of VEC) than rows: each loops over rows
     WEIGHT_FIRST: tl.constexpr,  # one row a program in one wave: load the weight before x, not after x and r
     WEIGHT_HEADS: tl.constexpr,  # the body's weight in vectors from w_heads_ptr, not element by element
+    PAIRS: tl.constexpr,  # not LOOPING: two rows of one head a program, VEC apart
 ):
     """Packed rows whose starts are not 16-byte aligned (H % VEC != 0): a row's aligned body
     (its columns from the first 16-byte boundary, a multiple of VEC of them) in two pieces
@@ -384,9 +432,11 @@ def _norm_aligned_body_kernel(
     loaded while the row before is normalised and stored. One row a program loads the
     weight after x and r, or before x where the programs are one wave (few rows: its latency
     would add to theirs); element by element, or in vectors from the weight's copy shifted by
-    the row's head (``WEIGHT_HEADS``, written by ``_weight_heads_kernel`` just before)."""
+    the row's head (``WEIGHT_HEADS``, written by ``_weight_heads_kernel`` just before). In
+    ``PAIRS`` a program takes two rows VEC apart, of one head, and loads the weight once for
+    both: program p the rows 2 * VEC * (p // VEC) + p % VEC and VEC after it."""
     first = tl.program_id(0)
-    start = first.to(tl.int64) * n_cols  # the row's first element
+    start = first.to(tl.int64) * n_cols  # the row's first element (in PAIRS, of the same head as the pair's)
     head = (VEC - start % VEC) % VEC  # columns before the first 16-byte boundary
     n_body = (n_cols - head) // VEC * VEC
     cols = tl.arange(0, BLOCK)
@@ -431,6 +481,14 @@ def _norm_aligned_body_kernel(
                 cols, ok, tail_cols, tail_ok, edge_cols, edge_ok, eps, HAS_RESIDUAL, HAS_WEIGHT, ROUND_BF16,
             )  # fmt: skip
             xs, rs, start = xn, rn, after
+    elif PAIRS:  # rows 2 * VEC * (first // VEC) + first % VEC and the row VEC after it
+        row = first // VEC * VEC + first
+        _aligned_pair(
+            x_ptr, r_ptr, w_ptr, y_ptr, r_out_ptr, row.to(tl.int64) * n_cols, row < n_rows, row + VEC < n_rows,
+            head, n_cols, cols, ok, tail_cols, tail_ok, edge_cols, edge_ok, w, wt, we, eps, weight_bias,
+            w_heads_ptr, w_heads_stride, HAS_RESIDUAL, HAS_WEIGHT, VEC, not WEIGHT_FIRST, ROUND_BF16, USE_PDL,
+            WEIGHT_HEADS,
+        )  # fmt: skip
     else:
         _aligned_row(
             x_ptr, r_ptr, w_ptr, y_ptr, r_out_ptr, start, head, n_cols, cols, ok, tail_cols, tail_ok,

@@ -139,8 +139,9 @@ class Table:
 # blocks; either ending in u: the row as one power-of-two block, not two pieces;
 # r<rows>w<warps>s<n>, n programs a row block, each storing 1/n of its columns (one block);
 # r1w<warps>k<n>, n programs a row in one thread-block cluster, each loading 1/n of it;
-# r1w<warps>[p<n>]a, the aligned-body kernel (rows not 16-byte aligned), r1w<warps>av with its
-# weight in vectors from copies shifted by each head; r1w<warps>g, one row a program with x staged
+# r1w<warps>[p<n>]a, the aligned-body kernel (rows not 16-byte aligned), r2w<warps>a with two
+# rows of one head a program, either (not p<n>) ending in av with its weight in vectors from
+# copies shifted by each head; r1w<warps>g, one row a program with x staged
 # in shared memory (Gluon, ``staged``); c<chunk>w<warps>, the chunked kernel; any of them ending
 # in n: launched without programmatic dependent launch (the kernel starts once the previous one
 # has finished). Where each cell was timed (benchmarks/results/):
@@ -293,6 +294,8 @@ def from_spec(spec: str, n_rows: int, n_cols: int, max_single_pass: int, multipr
         )
     if m["heads"] and m["per_sm"]:
         raise ValueError(f"plan spec {spec!r}: the weight's shifted copies (av) are for one row a program, not p<n>")
+    if m["aligned"] and (m["rows"] not in ("1", "2") or (m["rows"] == "2" and m["per_sm"])):
+        raise ValueError(f"plan spec {spec!r}: the aligned-body kernel takes r1, or r2 (two rows a program) not p<n>")
     if m["staged"] and (m["rows"] != "1" or m["per_sm"] or m["split"] or m["cluster"]):
         raise ValueError(f"plan spec {spec!r}: x staged in shared memory (g) is r1w<warps>g, one row a program")
     p = _fitted(m, n_rows, n_cols, max_single_pass, multiprocessors)
@@ -318,7 +321,7 @@ def _fitted(m: re.Match[str], n_rows: int, n_cols: int, max_single_pass: int, mu
         return split_row(Plan(True, 1, block, max(1, min(warps, block // 32)), n_rows, staged=True), n_cols)
     per_sm = int(m["per_sm"]) * multiprocessors if m["per_sm"] else None
     if m["aligned"]:
-        return aligned_body(n_rows, n_cols, min(warps, block // 32), per_sm, weight_heads=bool(m["heads"]))
+        return aligned_body(n_rows, n_cols, min(warps, block // 32), per_sm, weight_heads=bool(m["heads"]), rows=rows)
     warps = max(1, min(warps, rows * block // 32))
     blocks = triton.cdiv(n_rows, rows)
     if m["split"]:  # one block: its shares are powers of two
@@ -357,18 +360,42 @@ def split_row(p: Plan, n_cols: int) -> Plan:
 
 
 def aligned_body(
-    n_rows: int, n_cols: int, num_warps: int, programs: int | None = None, weight_heads: bool = False
+    n_rows: int,
+    n_cols: int,
+    num_warps: int,
+    programs: int | None = None,
+    weight_heads: bool = False,
+    rows: int = 1,
 ) -> Plan:
-    """A plan for the aligned-body kernel: one row a program (its weight from shifted copies
-    with ``weight_heads``), or ``programs`` (rounded up to a multiple of ``ALIGNED_BODY_STEP``)
-    looping over the rows. Where the inputs do not suit that kernel (strided or unaligned
-    rows), the rows kernel runs it, rows in two pieces."""
+    """A plan for the aligned-body kernel: ``rows`` rows a program (1, or 2 of one head:
+    ``aligned_body_grid`` says which), its weight from shifted copies with ``weight_heads``,
+    or ``programs`` (rounded up to a multiple of ``ALIGNED_BODY_STEP``) looping over the rows
+    one at a time. Where the inputs do not suit that kernel (strided or unaligned rows), the
+    rows kernel runs it, rows in two pieces."""
     block, tail = pieces(n_cols)
-    programs = n_rows if programs is None else min(n_rows, -(-programs // ALIGNED_BODY_STEP) * ALIGNED_BODY_STEP)
-    looping = programs < n_rows
+    if rows not in (1, 2) or (programs is not None and rows > 1):
+        raise ValueError(f"the aligned-body kernel takes one or two rows a program (looping: one), not {rows}")
+    blocks = triton.cdiv(n_rows, rows)
+    programs = blocks if programs is None else min(n_rows, -(-programs // ALIGNED_BODY_STEP) * ALIGNED_BODY_STEP)
+    looping = programs < blocks
     return Plan(
-        True, 1, block, num_warps, programs, looping, tail, aligned_body=True, weight_heads=not looping and weight_heads
+        True,
+        rows,
+        block,
+        num_warps,
+        programs,
+        looping,
+        tail,
+        aligned_body=True,
+        weight_heads=not looping and weight_heads,
     )
+
+
+def aligned_body_grid(p: Plan, n_rows: int, vec: int) -> int:
+    """Programs of the aligned-body kernel for plan ``p``: with two rows a program, ``vec`` a group
+    of ``2 * vec`` rows, program j of a group taking its rows j and j + vec (rows ``vec`` apart
+    share a head)."""
+    return p.programs if p.rows == 1 else vec * triton.cdiv(n_rows, vec * p.rows)
 
 
 def rules(
@@ -616,9 +643,11 @@ def launch(
             block, tail = pieces(n_cols - n_cols % vec)  # the body's columns at most
             heads = p.weight_heads and weight is not None
             w_heads = _weight_heads(weight, vec) if heads else args[2]  # the weight again, unread
-            kernels._norm_aligned_body_kernel[(p.programs,)](
+            grid = aligned_body_grid(p, n_rows, vec)
+            kernels._norm_aligned_body_kernel[(grid,)](
                 *args, n_rows, n_cols, eps, weight_bias, w_heads, w_heads.size(-1), VEC=vec, BLOCK=block, TAIL=tail,
-                LOOPING=p.looping, WEIGHT_FIRST=p.programs <= multiprocessors(x.device), WEIGHT_HEADS=heads, **flags,
+                LOOPING=p.looping, WEIGHT_FIRST=grid <= multiprocessors(x.device), WEIGHT_HEADS=heads, PAIRS=p.rows == 2,
+                **flags,
             )  # fmt: skip
         elif p.single_pass:
             kernels._norm_rows_kernel[(p.programs * p.split,)](

@@ -125,7 +125,7 @@ def test_committed_doc_is_what_report_writes_from_the_committed_results(tmp_path
     results = ROOT / "benchmarks" / "results"
     norms = [
         results / "h100-2026-11-23-looping" / "bench_norms.json",
-        results / "h200-2026-12-03-prefetch" / "bench_norms.json",
+        results / "h200-2026-12-04-pairs" / "bench_norms.json",
     ]
     command = [sys.executable, str(ROOT / "benchmarks" / "report.py"), "--doc", str(doc)]
     subprocess.run([*command, *(arg for path in norms for arg in ("--norms", str(path)))], check=True)

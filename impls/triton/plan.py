@@ -299,7 +299,7 @@ def from_spec(spec: str, n_rows: int, n_cols: int, max_single_pass: int, multipr
     if m["heads"] and m["per_sm"]:
         raise ValueError(f"plan spec {spec!r}: the weight's shifted copies (av) are for one row a program, not p<n>")
     if m["aligned"] and (m["rows"] not in ("1", "2") or (m["rows"] == "2" and m["per_sm"])):
-        raise ValueError(f"plan spec {spec!r}: the aligned-body kernel takes r1, or r2 (two rows a program) not p<n>")
+        raise ValueError(f"plan spec {spec!r}: the aligned-body kernel takes r1, or r2 (two rows a program, no p<n>)")
     if m["staged"] and (m["rows"] != "1" or m["per_sm"] or m["split"] or m["cluster"]):
         raise ValueError(f"plan spec {spec!r}: x staged in shared memory (g) is r1w<warps>g, one row a program")
     p = _fitted(m, n_rows, n_cols, max_single_pass, multiprocessors)

@@ -1,4 +1,4 @@
-# Call K (nineteenth run): TMA at unaligned starts (both ways), then T 64 and 128 (between the table's 16 and
+# Call F (nineteenth run): TMA at unaligned starts (both ways), then T 64 and 128 (between the table's 16 and
 # 256), every H, both ops, bf16 and fp16 x, both weights, every peer: the tree as committed.
 set -uo pipefail
 source benchmarks/gpu_setup.sh

@@ -142,3 +142,89 @@ def launch(x, r, w, eps, bias, per_sm=2, warps=8, stages=2, pdl=True, sms=None, 
         USE_PDL=pdl, ONE_SUM=one_sum, num_warps=warps, launch_pdl=pdl,
     )
     return y, ro
+
+
+@gluon.jit
+def staged_aligned_kernel(
+    x_ptr, w_ptr, y_ptr, w_heads_ptr, w_heads_stride, eps, weight_bias,
+    H: gl.constexpr, VEC: gl.constexpr, BLOCK: gl.constexpr, TAIL: gl.constexpr,
+    HAS_WEIGHT: gl.constexpr, WEIGHT_HEADS: gl.constexpr, USE_PDL: gl.constexpr,
+):
+    """rms_norm, one row a program: the row's aligned body copied to shared memory with cp.async while the
+    weight (from the copies shifted by the row's head, or element by element) and the head and tail load;
+    summed from shared memory, then read from it again to be scaled."""
+    layout: gl.constexpr = gl.BlockedLayout([VEC], [32], [gl.num_warps()], [0])
+    edge_layout: gl.constexpr = gl.BlockedLayout([1], [32], [gl.num_warps()], [0])
+    flat: gl.constexpr = gl.SwizzledSharedLayout(1, 1, 1, [0])
+    ty = x_ptr.dtype.element_ty
+    start = gl.program_id(0).to(gl.int64) * H
+    head = (VEC - start % VEC) % VEC
+    n_body = (H - head) // VEC * VEC
+    body = gl.multiple_of(start + head, VEC)
+    cols = gl.arange(0, BLOCK, layout=layout)
+    ok = cols < n_body
+    tcols = BLOCK + gl.arange(0, TAIL, layout=layout)
+    tok = tcols < n_body
+    e = gl.arange(0, 2 * VEC, layout=edge_layout)
+    ecols = gl.where(e < VEC, e, head + n_body + e - VEC)
+    eok = gl.where(e < VEC, e < head, ecols < H)
+    xb = gl.allocate_shared_memory(ty, [BLOCK], flat)
+    tb = gl.allocate_shared_memory(ty, [TAIL], flat)
+    if USE_PDL:
+        gl.inline_asm_elementwise("griddepcontrol.wait; // $0", "=r", [], dtype=gl.int32, is_pure=False, pack=1)
+    _copy(xb, x_ptr + body + cols, mask=ok)
+    _copy(tb, x_ptr + body + tcols, mask=tok)
+    async_copy.commit_group()
+    se = gl.load(x_ptr + start + ecols, mask=eok, other=0.0).to(gl.float32)
+    w = cols
+    wt = tcols
+    we = e
+    if HAS_WEIGHT:  # while x arrives
+        if WEIGHT_HEADS:
+            shifted = w_heads_ptr + gl.multiple_of(head * w_heads_stride, VEC)
+            w = gl.load(shifted + cols, mask=ok, other=0.0)
+            wt = gl.load(shifted + tcols, mask=tok, other=0.0)
+        else:
+            w = gl.load(w_ptr + head + cols, mask=ok, other=0.0)
+            wt = gl.load(w_ptr + head + tcols, mask=tok, other=0.0)
+        we = gl.load(w_ptr + ecols, mask=eok, other=0.0)
+    async_copy.wait_group(0)
+    if USE_PDL:
+        gl.inline_asm_elementwise(
+            "griddepcontrol.launch_dependents; // $0", "=r", [], dtype=gl.int32, is_pure=False, pack=1
+        )
+    s = gl.where(ok, xb.load(layout).to(gl.float32), 0.0)
+    st = gl.where(tok, tb.load(layout).to(gl.float32), 0.0)
+    total = gl.sum(s * s, axis=0) + gl.sum(st * st, axis=0) + gl.sum(se * se, axis=0)
+    rstd = gl.rsqrt(total / H + eps)
+    _barrier()  # read x again rather than keep it in registers
+    y = xb.load(layout).to(gl.float32) * rstd
+    yt = tb.load(layout).to(gl.float32) * rstd
+    ye = se * rstd
+    if HAS_WEIGHT:
+        y = y * (w.to(gl.float32) + weight_bias)
+        yt = yt * (wt.to(gl.float32) + weight_bias)
+        ye = ye * (we.to(gl.float32) + weight_bias)
+    gl.store(y_ptr + body + cols, y.to(ty), mask=ok)
+    gl.store(y_ptr + body + tcols, yt.to(ty), mask=tok)
+    gl.store(y_ptr + start + ecols, ye.to(ty), mask=eok)
+
+
+_barrier = getattr(gl, "barrier", None) or gl.thread_barrier
+
+
+def launch_staged(x, w, eps, bias, warps=4, heads=True, pdl=True):
+    import torch
+    from pytest_normfusion.impls.triton import plan as tn
+    T, H = x.shape
+    vec = 16 // x.element_size()
+    block, tail = pieces(H, vec)
+    y = torch.empty_like(x)
+    use_heads = heads and w is not None
+    w_heads = tn._weight_heads(w, vec) if use_heads else x
+    staged_aligned_kernel[(T,)](
+        x, w if w is not None else x, y, w_heads, w_heads.size(-1) if use_heads else 0, eps, bias,
+        H=H, VEC=vec, BLOCK=block, TAIL=tail, HAS_WEIGHT=w is not None, WEIGHT_HEADS=use_heads, USE_PDL=pdl,
+        num_warps=warps, launch_pdl=pdl,
+    )
+    return y

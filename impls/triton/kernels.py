@@ -251,13 +251,10 @@ def _aligned_row(
     s, st, se = _summed_pieces(
         x_ptr, r_ptr, body, start, cols, ok, tail_cols, tail_ok, edge_cols, edge_ok, HAS_RESIDUAL
     )
-    if HAS_WEIGHT and LOAD_WEIGHT:
-        w, wt, we = _aligned_weight(
-            w_ptr, head, cols, ok, tail_cols, tail_ok, edge_cols, edge_ok, weight_bias,
-            w_heads_ptr, w_heads_stride, VEC, WEIGHT_HEADS,
-        )  # fmt: skip
-    if USE_PDL:
-        tl.extra.cuda.gdc_launch_dependents()
+    w, wt, we = _weight_then_release(
+        w, wt, we, w_ptr, head, cols, ok, tail_cols, tail_ok, edge_cols, edge_ok, weight_bias,
+        w_heads_ptr, w_heads_stride, HAS_WEIGHT, VEC, LOAD_WEIGHT, USE_PDL, WEIGHT_HEADS,
+    )  # fmt: skip
     _normalise_row(
         s, st, se, w, wt, we, y_ptr, r_out_ptr, body, start, n_cols, cols, ok, tail_cols, tail_ok, edge_cols, edge_ok,
         eps, HAS_RESIDUAL, HAS_WEIGHT, ROUND_BF16,
@@ -283,13 +280,10 @@ def _aligned_pair(
     n, nt, ne = tl.where(second_ok, ok, False), tl.where(second_ok, tail_ok, False), tl.where(second_ok, edge_ok, False)
     s, st, se = _summed_pieces(x_ptr, r_ptr, body, start, cols, m, tail_cols, mt, edge_cols, me, HAS_RESIDUAL)
     u, ut, ue = _summed_pieces(x_ptr, r_ptr, body_after, after, cols, n, tail_cols, nt, edge_cols, ne, HAS_RESIDUAL)
-    if HAS_WEIGHT and LOAD_WEIGHT:
-        w, wt, we = _aligned_weight(
-            w_ptr, head, cols, ok, tail_cols, tail_ok, edge_cols, edge_ok, weight_bias,
-            w_heads_ptr, w_heads_stride, VEC, WEIGHT_HEADS,
-        )  # fmt: skip
-    if USE_PDL:
-        tl.extra.cuda.gdc_launch_dependents()
+    w, wt, we = _weight_then_release(
+        w, wt, we, w_ptr, head, cols, ok, tail_cols, tail_ok, edge_cols, edge_ok, weight_bias,
+        w_heads_ptr, w_heads_stride, HAS_WEIGHT, VEC, LOAD_WEIGHT, USE_PDL, WEIGHT_HEADS,
+    )  # fmt: skip
     _normalise_row(
         s, st, se, w, wt, we, y_ptr, r_out_ptr, body, start, n_cols, cols, m, tail_cols, mt, edge_cols, me,
         eps, HAS_RESIDUAL, HAS_WEIGHT, ROUND_BF16,
@@ -298,6 +292,24 @@ def _aligned_pair(
         u, ut, ue, w, wt, we, y_ptr, r_out_ptr, body_after, after, n_cols, cols, n, tail_cols, nt, edge_cols, ne,
         eps, HAS_RESIDUAL, HAS_WEIGHT, ROUND_BF16,
     )  # fmt: skip
+
+
+@_jit
+def _weight_then_release(
+    w, wt, we,  # the weight + bias at a row's pieces, loaded already (not LOAD_WEIGHT)
+    w_ptr, head, cols, ok, tail_cols, tail_ok, edge_cols, edge_ok, weight_bias, w_heads_ptr, w_heads_stride,
+    HAS_WEIGHT: tl.constexpr, VEC: tl.constexpr, LOAD_WEIGHT: tl.constexpr, USE_PDL: tl.constexpr,
+    WEIGHT_HEADS: tl.constexpr,
+):  # fmt: skip
+    """After a program's rows are loaded: its weight where LOAD_WEIGHT, then (USE_PDL) let the next kernel launch."""
+    if HAS_WEIGHT and LOAD_WEIGHT:
+        w, wt, we = _aligned_weight(
+            w_ptr, head, cols, ok, tail_cols, tail_ok, edge_cols, edge_ok, weight_bias,
+            w_heads_ptr, w_heads_stride, VEC, WEIGHT_HEADS,
+        )  # fmt: skip
+    if USE_PDL:
+        tl.extra.cuda.gdc_launch_dependents()
+    return w, wt, we
 
 
 @_jit

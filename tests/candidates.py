@@ -166,6 +166,61 @@ class RaisesOnMixed:
         return reference.rms_norm(x, weight, eps, weight_bias)
 
 
+class CachesScaledWeight:
+    """Keeps ``(w + weight_bias)`` in fp32 per weight tensor, keyed on the tensor's address and version
+    (and holding it, so no other tensor takes that address): stale once the weight is rewritten in place
+    through ``.data``, as engines' weight loaders write it."""
+
+    name = "caches-scaled-weight"
+
+    def __init__(self):
+        self._scales = {}
+
+    def _scale(self, weight, weight_bias):
+        if weight is None:
+            return 1.0
+        key = (weight.data_ptr(), weight._version, weight.dtype, weight.numel(), weight_bias)
+        if key not in self._scales:
+            self._scales[key] = (weight, weight.float() + weight_bias)
+        return self._scales[key][1]
+
+    def rms_norm(self, x, weight, eps, weight_bias=0.0):
+        xf = x.float()
+        inv = torch.rsqrt(xf.pow(2).mean(-1, keepdim=True) + eps)
+        return (xf * inv * self._scale(weight, weight_bias)).to(x.dtype)
+
+
+class ReusesOutput:
+    """Right numbers, written into one output buffer per shape and dtype that every call returns, so the
+    next call overwrites the y a caller still holds."""
+
+    name = "reuses-output"
+
+    def __init__(self):
+        self._buffers = {}
+
+    def rms_norm(self, x, weight, eps, weight_bias=0.0):
+        key = (tuple(x.shape), x.dtype, x.device)
+        out = self._buffers.setdefault(key, torch.empty(x.shape, dtype=x.dtype, device=x.device))
+        return out.copy_(reference.rms_norm(x, weight, eps, weight_bias))
+
+
+class ScratchInLastOutput:
+    """Returns a new y each call, but squares x into the previous call's y first, as a workspace pool that
+    takes back memory the caller still holds would."""
+
+    name = "scratch-in-last-output"
+
+    def __init__(self):
+        self._last = None
+
+    def rms_norm(self, x, weight, eps, weight_bias=0.0):
+        if self._last is not None and self._last.shape == x.shape:
+            torch.mul(x, x, out=self._last)
+        self._last = reference.rms_norm(x, weight, eps, weight_bias)
+        return self._last
+
+
 def make_reference():
     """A zero-argument factory."""
     return InPlace()

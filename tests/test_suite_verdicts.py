@@ -81,6 +81,38 @@ def test_wrong_candidate_fails_naming_case_element_seed_and_repro(run_plain, can
     assert element or candidate == "ModifiesWeight", "the message names no element"
 
 
+@pytest.mark.parametrize(
+    ("candidate", "check", "message"),
+    [
+        (
+            "CachesScaledWeight",
+            "second-call",
+            "second call (fresh x; the weight rewritten in place through .data, * its y is right for the weight"
+            " before the rewrite, not after it: weight data kept across calls went stale",
+        ),
+        ("ReusesOutput", "outputs-overwritten", "the second call returned the first call's y memory as its y: *"),
+        (
+            "ScratchInLastOutput",
+            "outputs-overwritten",
+            "the second call wrote into the first call's y: * elements changed, *",
+        ),
+    ],
+)
+def test_state_kept_across_calls_fails_the_second_call(run_suite, candidate, check, message):
+    """A weight cache that outlives an in-place rewrite, and an output buffer the next call writes again,
+    pass every first call and fail where the case is called a second time (normal magnitude)."""
+    run = run_suite(f"--normfusion-impl=candidates:{candidate}", "--normfusion-case=rms_norm-*-T7xH5120-*-contiguous-*")
+    cases = list(run.cases().values())
+    again = [c for c in cases if c["id"].endswith("-normal") and ("-w_none-" not in c["id"] or check != "second-call")]
+    assert sorted(c["id"] for c in cases if c["status"] == "failed") == sorted(c["id"] for c in again)
+    assert all(c["status"] == "passed" for c in cases if c not in again)
+    failed = [c for c in cases if c["status"] == "failed"]
+    assert {tuple(c["failed_checks"]) for c in failed} == {(check,)}
+    run.result.stdout.fnmatch_lines(
+        [message, "seed 0; rerun: pytest --normfusion-impl=candidates:* --normfusion-case=*"]
+    )
+
+
 def test_wrong_candidates_pass_where_they_are_right(run_plain):
     """The same wrong candidates conform on the cases their bug does not touch."""
     result = run_plain(

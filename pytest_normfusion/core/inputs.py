@@ -74,12 +74,14 @@ def _weight(case: Case, gen: torch.Generator) -> torch.Tensor | None:
     return weight_values(case.hidden, case.weight_bias, gen).to(case.weight_torch_dtype)
 
 
-def make_inputs(case: Case, seed: int, device: torch.device | str = "cpu", rank: int = 0) -> Inputs:
-    """Inputs of ``rank``; the weight and the residual are shared by all ranks."""
-    shared = generator(seed, case.id, rank=-1)
+def make_inputs(case: Case, seed: int, device: torch.device | str = "cpu", rank: int = 0, *, call: int = 0) -> Inputs:
+    """Inputs of ``rank`` for the case's first call (``call=0``) or a later one, each drawn anew; the
+    weight and the residual are shared by all ranks."""
+    what = case.id if call == 0 else f"{case.id}:call{call}"
+    shared = generator(seed, what, rank=-1)
     weight = _weight(case, shared)
     residual = _activations(case, shared) if case.residual else None
-    own = generator(seed, case.id, rank)
+    own = generator(seed, what, rank)
     return Inputs(
         x=_place(_activations(case, own), case, device, own),
         residual=None if residual is None else _place(residual, case, device, shared),

@@ -23,6 +23,8 @@ class Check(str, enum.Enum):
     NUMERICS = "numerics"  # y conforms to no allowed profile (or is too far from the ideal, fp32)
     RESIDUAL = "residual"  # residual_out is not the (all-reduced) sum
     WEIGHT_MODIFIED = "weight-modified"
+    SECOND_CALL = "second-call"  # a second call (fresh x, the weight rewritten in place) went wrong
+    OUTPUTS_OVERWRITTEN = "outputs-overwritten"  # the second call wrote into the first call's outputs
     RANKS_DISAGREE = "ranks-disagree"  # all-reduce: ranks returned different outputs
     RAISED = "raised"
     SUPPORTS_RAISED = "supports-raised"  # supports() raised

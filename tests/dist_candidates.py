@@ -119,6 +119,43 @@ class SelfFirstSum:
         return _fused_add(s, residual, weight, eps, weight_bias)
 
 
+class CachesScaledWeight:
+    """Keeps ``(w + weight_bias)`` in fp32 per weight tensor, keyed on its address and version (and holding
+    it): stale once the weight is rewritten in place through ``.data``."""
+
+    name = "caches-scaled-weight"
+
+    def __init__(self):
+        self._scales = {}
+
+    def allreduce_rms_norm(self, x, residual, weight, eps, weight_bias=0.0, group=None):
+        scale = None
+        if weight is not None:
+            key = (weight.data_ptr(), weight._version, weight.dtype, weight.numel(), weight_bias)
+            if key not in self._scales:
+                self._scales[key] = (weight, weight.float() + weight_bias)
+            scale = self._scales[key][1]
+        return reference.allreduce_rms_norm(x, residual, scale, eps, 0.0, group)
+
+
+class ReturnsWorkspace:
+    """Right numbers, copied into one (y, residual_out) workspace per shape that every call returns, as a
+    fused kernel writing into a registered buffer would: the next call overwrites what the caller holds."""
+
+    name = "returns-workspace"
+
+    def __init__(self):
+        self._workspaces = {}
+
+    def allreduce_rms_norm(self, x, residual, weight, eps, weight_bias=0.0, group=None):
+        y, r_out = reference.allreduce_rms_norm(x, residual, weight, eps, weight_bias, group)
+        key = (tuple(x.shape), x.dtype, x.device)
+        if key not in self._workspaces:
+            self._workspaces[key] = (torch.empty_like(y), torch.empty_like(r_out))
+        y_buf, r_buf = self._workspaces[key]
+        return y_buf.copy_(y), r_buf.copy_(r_out)
+
+
 class HangsOnRankOne:
     """Rank 1 never returns; the others wait for it in the all-reduce."""
 

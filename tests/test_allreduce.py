@@ -219,6 +219,46 @@ def test_every_failed_allreduce_case_names_its_checks(pytester: pytest.Pytester)
 
 
 @pytest.mark.usefixtures("candidates_on_path")
+def test_state_kept_across_calls_fails_the_second_call_on_every_rank(pytester: pytest.Pytester) -> None:
+    """Every rank calls a normal-magnitude case twice, the weight rewritten in place between the calls: a stale
+    weight cache and a workspace returned twice fail there, on every rank, and pass the tiny-magnitude case."""
+    impls = ["reference", "dist_candidates:CachesScaledWeight", "dist_candidates:ReturnsWorkspace"]
+    cases = [
+        "allreduce_rms_norm-ws2-bf16-w_fp32-bias1-T1xH4096-eps1e-06-contiguous-normal-*",
+        "allreduce_rms_norm-ws2-bf16-w_fp32-bias1-T7xH67-eps1e-05-strided-tiny-residual",
+    ]
+    result = pytester.runpytest_subprocess(
+        "-p", "no:cacheprovider", *[f"--normfusion-impl={i}" for i in impls],
+        *[f"--normfusion-case={c}" for c in cases], "--normfusion-report=cert.json",
+    )  # fmt: skip
+    cert = json.loads((pytester.path / "cert.json").read_text())
+    # keyed by impl and the case id's last two parts: magnitude, residual
+    checks = {(c["impl"], "-".join(c["id"].split("-")[-2:])): (c["status"], c["failed_checks"]) for c in cert["cases"]}
+    normal, tiny = "normal", "tiny-residual"
+    assert checks == {
+        **{("reference", f"{normal}-{r}"): ("passed", []) for r in ("residual", "no_residual")},
+        ("reference", tiny): ("passed", []),
+        **{("caches-scaled-weight", f"{normal}-{r}"): ("failed", ["second-call"]) for r in ("residual", "no_residual")},
+        ("caches-scaled-weight", tiny): ("passed", []),
+        **{
+            ("returns-workspace", f"{normal}-{r}"): ("failed", ["outputs-overwritten"])
+            for r in ("residual", "no_residual")
+        },
+        ("returns-workspace", tiny): ("passed", []),
+    }
+    result.stdout.fnmatch_lines(
+        [
+            "rank(s) 0, 1 of 2 failed:",
+            "rank(s) 0, 1 [[]failed[]]: second call (fresh x and residual; the weight rewritten in place through .data,*"
+            " its y is right for the weight before the rewrite, not after it: weight data kept across calls went stale",
+        ]
+    )
+    result.stdout.fnmatch_lines(
+        ["rank(s) 0, 1 [[]failed[]]: the second call returned the first call's y memory as its y: *"]
+    )
+
+
+@pytest.mark.usefixtures("candidates_on_path")
 def test_hung_and_dead_ranks_fail_their_case_and_the_next_one_passes(pytester: pytest.Pytester) -> None:
     case = "allreduce_rms_norm-ws2-bf16-w_bf16-bias0-T1xH4096-eps1e-06-contiguous-normal-residual"
     impls = ["HangsOnRankOne", "ExitsOnRankOne", "SegfaultsOnRankOne", "RaisesOnRankOne"]

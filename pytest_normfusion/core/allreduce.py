@@ -9,15 +9,16 @@ ranks' outputs differ (every rank must get the same ``y`` and ``residual_out``).
 from __future__ import annotations
 
 import ctypes
+import dataclasses
 import hashlib
 from collections.abc import Callable
 from typing import Any, Protocol
 
 import torch
 
-from pytest_normfusion.core import call, judge
+from pytest_normfusion.core import again, call, judge
 from pytest_normfusion.core.case import Case
-from pytest_normfusion.core.inputs import make_inputs
+from pytest_normfusion.core.inputs import Inputs, make_inputs
 from pytest_normfusion.core.judge_allreduce import judge_allreduce, reduction_bound
 from pytest_normfusion.core.outcome import Check, Outcome, Problem
 from pytest_normfusion.core.status import Status, worst
@@ -45,9 +46,10 @@ def _digest(*tensors: torch.Tensor) -> str:
     return h.hexdigest()[:16]
 
 
-def exact_sums(case: Case, seed: int, device: torch.device | str = "cpu") -> tuple[torch.Tensor, ...]:
-    """(fp32 sum, exact fp64 sum, fp64 sum of magnitudes) of every rank's x plus r, rebuilt on ``device``."""
-    everyone = [make_inputs(case, seed, device, rank) for rank in range(case.world_size)]
+def exact_sums(case: Case, seed: int, device: torch.device | str = "cpu", call: int = 0) -> tuple[torch.Tensor, ...]:
+    """(fp32 sum, exact fp64 sum, fp64 sum of magnitudes) of every rank's x plus r of the case's call number
+    ``call``, rebuilt on ``device``."""
+    everyone = [make_inputs(case, seed, device, rank, call=call) for rank in range(case.world_size)]
     s32 = torch.zeros(case.tokens, case.hidden, device=device)
     s64 = torch.zeros(case.tokens, case.hidden, dtype=torch.float64, device=device)
     abs_sum = torch.zeros_like(s64)
@@ -60,7 +62,9 @@ def exact_sums(case: Case, seed: int, device: torch.device | str = "cpu") -> tup
 
 
 def run_rank(ctx: RankContext, candidate: Candidate, case: Case, seed: int) -> Outcome:
-    """Call the candidate on this rank's inputs over the group, and judge this rank's outputs."""
+    """Call the candidate on this rank's inputs over the group, and judge this rank's outputs; a case of
+    the normal magnitude is called a second time (``core.again``) by every rank whose first call returned,
+    passed or not, so that the group's collectives meet."""
     lacking = call.lacks(candidate, case)
     if lacking:
         return lacking
@@ -69,27 +73,65 @@ def run_rank(ctx: RankContext, candidate: Candidate, case: Case, seed: int) -> O
     except Exception as exc:
         return call.supports_failed(candidate, exc)
     inputs = make_inputs(case, seed, ctx.device, ctx.rank)
+    outcome, out = _judged_call(ctx, candidate, case, seed, inputs, declined)
+    if declined is not None or out is None or case.magnitude not in again.MAGNITUDES:
+        return outcome
+    kept = {name: t.clone() for name, t in again.outputs(out).items()}
+    fresh = make_inputs(case, seed, ctx.device, ctx.rank, call=1)
+    old_weight = again.rewrite_weight(inputs.weight, fresh.weight)
+    second = dataclasses.replace(fresh, weight=inputs.weight)
+    second_outcome, second_out = _judged_call(ctx, candidate, case, seed, second, None, number=1)
+    if outcome.status is not Status.PASSED:
+        return outcome
+    if second_outcome.status is not Status.PASSED:
+        stale = old_weight is not None and second_outcome.status is Status.FAILED
+        stale = stale and _conforms_with(ctx, candidate, case, seed, second_out, old_weight)
+        return again.wrong(case, second_outcome, stale)
+    problems = again.overwritten(kept, out, second_out)
+    if problems:
+        return Outcome(Status.FAILED, problems, metrics=second_outcome.metrics)
+    # ranks must agree on both calls' outputs
+    outcome.metrics["digest"] += second_outcome.metrics["digest"]
+    return outcome
+
+
+def _judged_call(
+    ctx: RankContext, candidate: Candidate, case: Case, seed: int, inputs: Inputs, declined: str | None, number: int = 0
+) -> tuple[Outcome, Any]:
+    """One call on this rank's ``inputs`` (of the case's call ``number``), judged: the outcome and what
+    the call returned (None if it raised)."""
     weight_before = None if inputs.weight is None else inputs.weight.clone()
     try:
         out = call.call(candidate, case, inputs, group=ctx.group)
     except Exception as exc:  # the candidate's failure is data
-        return call.raised(candidate, case, declined, exc)
+        return call.raised(candidate, case, declined, exc), None
     problems, y, r_out = call.split_outputs(case, out, inputs.x)
     metrics: dict[str, Any] = {}
     if y is not None and r_out is not None:
-        s32, s64, abs_sum = exact_sums(case, seed, y.device)
+        s32, s64, abs_sum = exact_sums(case, seed, y.device, number)
         verdict = judge_allreduce(case, y, r_out, s32, s64, abs_sum, weight_before, candidate.tolerances)
         problems += verdict.problems
         metrics = {**verdict.metrics(), "digest": _digest(y, r_out)}
     elif y is not None:  # residual_out is of the wrong kind: y is still judged, against the exact sum
-        s32, s64, abs_sum = exact_sums(case, seed, y.device)  # with the band of a reduction in x.dtype
+        s32, s64, abs_sum = exact_sums(case, seed, y.device, number)  # with the band of a reduction in x.dtype
         error = reduction_bound(case, abs_sum, s64, candidate.tolerances)
         verdict = judge.judge(case, y, s32, s64, weight_before, candidate.tolerances, sum_error=error)
         problems += verdict.problems
         metrics = verdict.metrics()
     changed = call.weight_changed(weight_before, inputs.weight)
     problems += [changed] if changed else []
-    return call.finish(declined, problems, metrics)
+    return call.finish(declined, problems, metrics), out
+
+
+def _conforms_with(
+    ctx: RankContext, candidate: Candidate, case: Case, seed: int, out: Any, weight: torch.Tensor
+) -> bool:
+    """The second call's outputs conform with ``weight`` in place of the rewritten one."""
+    _, y, r_out = call.split_outputs(case, out, make_inputs(case, seed, ctx.device, ctx.rank, call=1).x)
+    if y is None or r_out is None:
+        return False
+    s32, s64, abs_sum = exact_sums(case, seed, y.device, call=1)
+    return judge_allreduce(case, y, r_out, s32, s64, abs_sum, weight, candidate.tolerances).passed
 
 
 def rank_job(ctx: RankContext, payload: tuple[str, Case, int]) -> Outcome:

@@ -7,7 +7,7 @@ from typing import Any
 
 import torch
 
-from pytest_normfusion.core import call, judge
+from pytest_normfusion.core import again, call, judge
 from pytest_normfusion.core.case import Case
 from pytest_normfusion.core.deadline import CaseTimeout, deadline
 from pytest_normfusion.core.inputs import Inputs, make_inputs
@@ -32,11 +32,6 @@ def judge_outputs(
     return problems, verdict
 
 
-# Cases whose first call passed are called a second time when their magnitude is one of these
-# (state kept across calls does not depend on the values; one magnitude keeps the cost to a third).
-SECOND_CALL_MAGNITUDES = ("normal",)
-
-
 def run_single_device(candidate: Candidate, case: Case, seed: int, device: str, timeout: float = 0.0) -> Outcome:
     """rms_norm / fused_add_rms_norm on one device: call, judge, probe declined cases, call again."""
     lacking = call.lacks(candidate, case)
@@ -48,10 +43,9 @@ def run_single_device(candidate: Candidate, case: Case, seed: int, device: str, 
     except Exception as exc:
         return call.supports_failed(candidate, exc)
     outcome, out = _run(candidate, case, inputs, declined, timeout)
-    if outcome.status is not Status.PASSED or case.magnitude not in SECOND_CALL_MAGNITUDES:
+    if outcome.status is not Status.PASSED or case.magnitude not in again.MAGNITUDES:
         return outcome
-    fresh = make_inputs(case, seed, device, call=1)
-    return call_again(candidate, case, inputs.weight, fresh, out, timeout) or outcome
+    return call_again(candidate, case, inputs.weight, make_inputs(case, seed, device, call=1), out, timeout) or outcome
 
 
 def run_on_inputs(candidate: Candidate, case: Case, inputs: Inputs, timeout: float = 0.0) -> Outcome:
@@ -71,21 +65,17 @@ def call_again(
     first_out: Any,
     timeout: float = 0.0,
 ) -> Outcome | None:
-    """A second call after a passed first one: fresh x (and residual), and the first call's ``weight``
-    rewritten in place with ``fresh.weight`` through ``.data``, as engines' weight loaders write it
-    (the tensor, its address and its version counter unchanged). Its problems, or the first call's
-    outputs changed by it, are the outcome; None when both calls are right."""
-    kept = {name: t.clone() for name, t in _outputs(first_out).items()}
-    old_weight = None if weight is None else weight.clone()
-    if weight is not None:
-        weight.data.copy_(_unlike(fresh.weight, weight))
+    """A second call after a passed first one (``core.again``): ``fresh`` x (and residual), and the first
+    call's ``weight`` rewritten in place with ``fresh.weight``. Its problems, or the first call's outputs
+    returned again or changed by it, are the outcome; None when both calls are right."""
+    kept = {name: t.clone() for name, t in again.outputs(first_out).items()}
+    old_weight = again.rewrite_weight(weight, fresh.weight)
     second = dataclasses.replace(fresh, weight=weight)
     outcome, out = _run(candidate, case, second, None, timeout)
     if outcome.status is not Status.PASSED:
-        return _second_call_wrong(candidate, case, outcome, out, second, old_weight)
-    after, returned = _outputs(first_out), _outputs(out)
-    changed = [_overwritten(name, before, after[name], returned) for name, before in kept.items()]
-    problems = [p for p in changed if p is not None]
+        stale = old_weight is not None and outcome.status is Status.FAILED
+        return again.wrong(case, outcome, stale and _conforms_with(candidate, case, out, second, old_weight))
+    problems = again.overwritten(kept, first_out, out)
     return Outcome(Status.FAILED, problems, metrics=outcome.metrics) if problems else None
 
 
@@ -120,79 +110,10 @@ def _sums(inputs: Inputs) -> tuple[torch.Tensor, torch.Tensor]:
     return s32, s64
 
 
-def _outputs(out: Any) -> dict[str, torch.Tensor]:
-    """A judged call's outputs by name: y, or y and residual_out."""
-    return dict(zip(("y", "residual_out"), out if isinstance(out, (tuple, list)) else (out,), strict=False))
-
-
-def _second_call(case: Case) -> str:
-    """What the second call was given, for its messages."""
-    fresh = "fresh x and residual" if case.residual else "fresh x"
-    if case.weight == "none":
-        return f"second call ({fresh})"
-    return (
-        f"second call ({fresh}; the weight rewritten in place through .data, as weight loaders write it:"
-        " the same tensor, address and version counter)"
-    )
-
-
-def _second_call_wrong(
-    candidate: Candidate, case: Case, outcome: Outcome, out: Any, second: Inputs, old_weight: torch.Tensor | None
-) -> Outcome:
-    """The second call's problems, each under the second-call check; named a stale weight when its y
-    conforms with the first call's weight instead."""
-    heading = f"{_second_call(case)} went wrong:"
-    stale = old_weight is not None and outcome.status is Status.FAILED
-    if stale and _matches_weight(candidate, case, out, second, old_weight):
-        heading = (
-            f"{_second_call(case)}: its y is right for the weight before the rewrite, not after it: weight data"
-            " kept across calls went stale"
-        )
-    first, *rest = outcome.problems
-    problems = [Problem(Check.SECOND_CALL, f"{heading}\n{first.text}")]
-    problems += [Problem(Check.SECOND_CALL, p.text) for p in rest]
-    return Outcome(outcome.status, problems, outcome.note, outcome.metrics)
-
-
-def _matches_weight(candidate: Candidate, case: Case, out: Any, second: Inputs, weight: torch.Tensor) -> bool:
-    """``out``'s y conforms for the second call's x (and residual) with ``weight`` in place of its own."""
-    _, y, _ = call.split_outputs(case, out, second.x)
+def _conforms_with(candidate: Candidate, case: Case, out: Any, inputs: Inputs, weight: torch.Tensor) -> bool:
+    """``out``'s y conforms for ``inputs``' x (and residual) with ``weight`` in place of their own."""
+    _, y, _ = call.split_outputs(case, out, inputs.x)
     if y is None:
         return False
-    s32, s64 = _sums(second)
+    s32, s64 = _sums(inputs)
     return judge.judge(case, y, s32, s64, weight, candidate.tolerances, explain=False).passed
-
-
-def _unlike(new: torch.Tensor, old: torch.Tensor) -> torch.Tensor:
-    """``new`` with 1 added wherever it equals ``old`` bit for bit, so that every element of a rewritten
-    weight changes (a bf16 element repeats about once in 60 draws; at H = 1 that would hide a stale weight)."""
-    return torch.where(judge.ordered(new) == judge.ordered(old).to(new.device), new + 1, new)
-
-
-def _overwritten(
-    name: str, before: torch.Tensor, after: torch.Tensor, returned: dict[str, torch.Tensor]
-) -> Problem | None:
-    """The first call's output ``name`` returned again by the second call (its memory), or changed by it
-    (bit for bit): ``before`` is a copy taken after the first call."""
-    storage = after.untyped_storage().data_ptr()
-    again = [n for n, t in returned.items() if t.untyped_storage().data_ptr() == storage]
-    if again:
-        text = (
-            f"the second call returned the first call's {name} memory as its {again[0]}: every call writes one buffer,"
-            f" so the next call overwrites the {name} a caller holds; outputs stay the caller's after the call"
-            " (new tensors, or the memory of the x and residual it was handed)"
-        )
-        return Problem(Check.OUTPUTS_OVERWRITTEN, text)
-    changed = (judge.ordered(before) != judge.ordered(after)).reshape(before.shape)
-    count = int(changed.sum())
-    if not count:
-        return None
-    flat = int(changed.flatten().nonzero()[0])
-    where = judge.element_index(flat, before.shape)
-    was, now = before.flatten()[flat].item(), after.flatten()[flat].item()
-    text = (
-        f"the second call wrote into the first call's {name}: {count} / {before.numel()} elements changed, "
-        f"first {name}{where} was {judge.fmt_value(was)} and is now {judge.fmt_value(now)}; outputs stay the "
-        "caller's after the call (new tensors, or the memory of the x and residual it was handed)"
-    )
-    return Problem(Check.OUTPUTS_OVERWRITTEN, text)

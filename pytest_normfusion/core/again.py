@@ -17,8 +17,8 @@ from pytest_normfusion.core import judge
 from pytest_normfusion.core.case import Case
 from pytest_normfusion.core.outcome import Check, Outcome, Problem
 
-# Cases whose first call passed are called a second time when their magnitude is one of these
-# (state kept across calls does not depend on the values; one magnitude keeps the cost to a third).
+# Cases of these magnitudes are called a second time (state kept across calls does not depend on the
+# values; one magnitude keeps the cost to a third).
 MAGNITUDES = ("normal",)
 
 
@@ -55,7 +55,10 @@ def wrong(case: Case, outcome: Outcome, stale: bool) -> Outcome:
     ``stale``: its y conforms with the weight as it was before the rewrite."""
     heading = f"{given(case)} went wrong:"
     if stale:
-        heading = f"{given(case)}: its y is right for the weight before the rewrite, not after it: weight data kept across calls went stale"
+        heading = (
+            f"{given(case)}: its y is right for the weight before the rewrite, not after it: weight data kept"
+            " across calls went stale"
+        )
     first, *rest = outcome.problems
     problems = [Problem(Check.SECOND_CALL, f"{heading}\n{first.text}")]
     problems += [Problem(Check.SECOND_CALL, p.text) for p in rest]

@@ -85,7 +85,7 @@ def run_rank(ctx: RankContext, candidate: Candidate, case: Case, seed: int) -> O
         return outcome
     if second_outcome.status is not Status.PASSED:
         stale = old_weight is not None and second_outcome.status is Status.FAILED
-        stale = stale and _conforms_with(ctx, candidate, case, seed, second_out, old_weight)
+        stale = stale and _conforms_with(candidate, case, seed, second, second_out, old_weight)
         return again.wrong(case, second_outcome, stale)
     problems = again.overwritten(kept, out, second_out)
     if problems:
@@ -123,11 +123,10 @@ def _judged_call(
     return call.finish(declined, problems, metrics), out
 
 
-def _conforms_with(
-    ctx: RankContext, candidate: Candidate, case: Case, seed: int, out: Any, weight: torch.Tensor
-) -> bool:
-    """The second call's outputs conform with ``weight`` in place of the rewritten one."""
-    _, y, r_out = call.split_outputs(case, out, make_inputs(case, seed, ctx.device, ctx.rank, call=1).x)
+def _conforms_with(candidate: Candidate, case: Case, seed: int, second: Inputs, out: Any, weight: torch.Tensor) -> bool:
+    """The second call's outputs (``out``, for this rank's ``second`` inputs) conform with ``weight`` in
+    place of the rewritten one."""
+    _, y, r_out = call.split_outputs(case, out, second.x)
     if y is None or r_out is None:
         return False
     s32, s64, abs_sum = exact_sums(case, seed, y.device, call=1)
